@@ -1,0 +1,79 @@
+// cistern: wiring, signals and ordered shutdown. Everything else lives in the layers.
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "app/config.h"
+#include "store/registry.h"
+
+namespace {
+
+// Writes "host:port\n" atomically (temp file + rename) so a reader never sees half of it.
+bool WriteReadyFile(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!(f << text << '\n')) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cistern;
+  ParsedArgs args = ParseArgs(argc, argv);
+  if (args.action == ParsedArgs::Action::kExit) return args.exit_code;
+  Config& config = args.config;
+
+  auto logger = spdlog::stderr_color_mt("cistern");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  StoreRegistry registry;
+  auto store = registry.Open(config.store);
+  if (!store.ok()) {
+    spdlog::error("cannot open {}: {}", config.store.path, store.status().message());
+    std::fprintf(stderr, "cistern: %s\n", store.status().message().c_str());
+    return 1;
+  }
+
+  Router router(*store, config.router);
+  Server server(config.server, router);
+  auto endpoint = server.Listen();
+  if (!endpoint.ok()) {
+    std::fprintf(stderr, "cistern: %s\n", endpoint.status().message().c_str());
+    (*store)->Close();
+    return 1;
+  }
+  std::string bound = endpoint->address().is_v6()
+                          ? fmt::format("[{}]:{}", endpoint->address().to_string(),
+                                        endpoint->port())
+                          : fmt::format("{}:{}", endpoint->address().to_string(),
+                                        endpoint->port());
+  spdlog::info("listening on http://{} (db={}, mode=group, io-threads={}, max-backlog={})",
+               bound, config.store.path, config.server.io_threads, config.store.max_backlog);
+  if (!config.ready_file.empty() && !WriteReadyFile(config.ready_file, bound)) {
+    spdlog::error("cannot write --ready-file {}", config.ready_file);
+  }
+
+  boost::asio::signal_set signals(server.context(), SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    server.Stop();
+  });
+
+  server.Run();  // returns once the listener is closed and every connection is done
+  (*store)->Close();
+  spdlog::info("stopped cleanly");
+  return 0;
+}

@@ -1,0 +1,73 @@
+#include "common/duration.h"
+
+#include <charconv>
+#include <limits>
+#include <utility>
+
+namespace cistern {
+namespace {
+
+// Splits "123abc" into 123 and "abc". Fails on a missing number or on overflow.
+bool SplitNumber(std::string_view text, uint64_t* number, std::string_view* unit) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *number);
+  if (ec != std::errc() || end == text.data()) return false;
+  *unit = text.substr(end - text.data());
+  return true;
+}
+
+bool MulOverflows(uint64_t a, uint64_t b) {
+  return b != 0 && a > std::numeric_limits<uint64_t>::max() / b;
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  uint64_t n = 0;
+  std::string_view unit;
+  auto bad = [&] {
+    return Status::InvalidArgument("invalid duration '" + std::string(text) +
+                                   "' (expected e.g. 500ms, 30s, 5m, 24h)");
+  };
+  if (!SplitNumber(text, &n, &unit)) return bad();
+  uint64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit == "s" || unit.empty()) scale = 1000;
+  else if (unit == "m") scale = 60'000;
+  else if (unit == "h") scale = 3'600'000;
+  else return bad();
+  if (MulOverflows(n, scale) || n * scale > uint64_t{std::numeric_limits<int64_t>::max()}) {
+    return bad();
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(n * scale));
+}
+
+Result<uint64_t> ParseSize(std::string_view text) {
+  uint64_t n = 0;
+  std::string_view unit;
+  auto bad = [&] {
+    return Status::InvalidArgument("invalid size '" + std::string(text) +
+                                   "' (expected e.g. 4096, 64KiB, 1MiB)");
+  };
+  if (!SplitNumber(text, &n, &unit)) return bad();
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1},           {"B", 1},           {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
+      {"GiB", 1ull << 30}, {"KB", 1000},     {"MB", 1000'000},    {"GB", 1000'000'000},
+      {"K", 1ull << 10}, {"M", 1ull << 20}, {"G", 1ull << 30}};
+  for (const auto& [name, scale] : kUnits) {
+    if (unit == name) {
+      if (MulOverflows(n, scale)) return bad();
+      return n * scale;
+    }
+  }
+  return bad();
+}
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  int64_t ms = d.count();
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace cistern

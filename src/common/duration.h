@@ -1,0 +1,25 @@
+// Parsing of human-friendly durations ("500ms", "1s", "24h") and sizes ("64KiB", "1MiB", "4096").
+// Pure functions; safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace cistern {
+
+// Accepts an unsigned integer followed by one of ms, s, m, h (or no unit = seconds).
+// Returns InvalidArgument naming the text on anything else (negative, empty, unknown unit).
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
+
+// Accepts an unsigned integer followed by B, KiB, MiB, GiB, KB, MB, GB (or no unit = bytes).
+// Returns InvalidArgument on anything else, or when the value overflows 64 bits.
+Result<uint64_t> ParseSize(std::string_view text);
+
+// "1500ms" -> "1500ms", 60000ms -> "1m"; the inverse of ParseDuration for display.
+std::string FormatDuration(std::chrono::milliseconds d);
+
+}  // namespace cistern

@@ -1,0 +1,40 @@
+// Request body -> validated EventBatch. Pure (no I/O, no clocks, no globals), fuzzed.
+//
+// Contract (DESIGN.md section 3):
+//  - kJson: one event object, or a JSON array of event objects (an empty array is an error).
+//  - kNdjson: one event object per line; blank lines (and a trailing \r) are skipped.
+//  - device_id, kind: required, non-empty strings of at most limits.max_field_bytes bytes,
+//    without control characters. payload: optional, any JSON value, stored compacted (absent or
+//    null -> SQL NULL), at most limits.max_payload_bytes once compacted. ts: optional integer
+//    unix ms >= 0; 0, null or absent -> now_ms. Unknown fields are ignored; a known field given
+//    twice is an error (which one would win is ambiguous).
+//  - The whole request is validated before anything is returned: on any error `out` is left
+//    empty and `*error_index` names the offending event (-1 when the body as a whole is bad).
+//  - Errors: InvalidArgument (-> 400) for bad JSON / fields, TooLarge (-> 413) when the
+//    request holds more than limits.max_events events.
+#pragma once
+
+#include <cstdint>
+
+#include <simdjson.h>
+
+#include "common/status.h"
+#include "event/event.h"
+
+namespace cistern {
+
+enum class BodyFormat { kJson, kNdjson };
+
+struct ParseLimits {
+  size_t max_events = 10'000;
+  size_t max_payload_bytes = 64 * 1024;
+  size_t max_field_bytes = 256;
+};
+
+// REQUIRES: body is padded (simdjson::SIMDJSON_PADDING readable bytes past its end).
+// `parser` is scratch space, reused across calls by the same thread.
+Status ParseEvents(simdjson::padded_string_view body, BodyFormat format,
+                   const ParseLimits& limits, int64_t now_ms, simdjson::dom::parser& parser,
+                   EventBatch* out, int64_t* error_index);
+
+}  // namespace cistern

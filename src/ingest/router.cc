@@ -1,0 +1,289 @@
+#include "ingest/router.h"
+
+#include <boost/beast/core/string.hpp>
+
+#include <chrono>
+#include <string_view>
+
+#include "common/json_writer.h"
+#include "event/gzip.h"
+
+namespace cistern {
+namespace {
+
+namespace beast = boost::beast;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// "Application/X-NDJSON; charset=utf-8" -> "application/x-ndjson".
+bool MediaTypeIs(std::string_view header, std::string_view type) {
+  auto semi = header.find(';');
+  std::string_view media = header.substr(0, semi);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
+  return beast::iequals(media, type);
+}
+
+http::status ToHttp(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kOk: return http::status::ok;
+    case Status::Code::kInvalidArgument: return http::status::bad_request;
+    case Status::Code::kTooLarge: return http::status::payload_too_large;
+    case Status::Code::kUnsupported: return http::status::unsupported_media_type;
+    case Status::Code::kBufferFull:
+    case Status::Code::kBusy:
+    case Status::Code::kUnavailable: return http::status::service_unavailable;
+    case Status::Code::kDiskFull: return http::status::insufficient_storage;
+    case Status::Code::kIoError:
+    case Status::Code::kInternal: return http::status::internal_server_error;
+  }
+  return http::status::internal_server_error;
+}
+
+// The path without its query string.
+std::string_view Path(const Request& req) {
+  std::string_view target(req.target().data(), req.target().size());
+  return target.substr(0, target.find('?'));
+}
+
+void WriteLatency(JsonWriter& w, std::string_view key, const LatencyHistogram::Snapshot& s) {
+  w.Key(key);
+  w.BeginObject();
+  w.Key("count"); w.Uint(s.count);
+  w.Key("p50"); w.Double(s.QuantileUs(0.50) / 1000.0);
+  w.Key("p99"); w.Double(s.QuantileUs(0.99) / 1000.0);
+  w.Key("max"); w.Double(s.max_us / 1000.0);
+  w.Key("mean"); w.Double(s.count ? static_cast<double>(s.sum_us) / s.count / 1000.0 : 0.0);
+  w.EndObject();
+}
+
+}  // namespace
+
+Router::Router(std::shared_ptr<Store> store, RouterOptions options)
+    : store_(std::move(store)), options_(options) {}
+
+void Router::Count(http::status status) {
+  auto code = static_cast<unsigned>(status);
+  if (code < 300) counters_.status_2xx.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 400) counters_.status_400.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 404 || code == 405) counters_.status_404_405.fetch_add(1);
+  else if (code == 413) counters_.status_413.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 415) counters_.status_415.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 503) counters_.status_503.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 507) counters_.status_507.fetch_add(1, std::memory_order_relaxed);
+  else counters_.status_5xx_other.fetch_add(1, std::memory_order_relaxed);
+}
+
+Response Router::Json(http::status status, std::string body, unsigned version, bool keep_alive) {
+  Count(status);
+  Response res{status, version};
+  res.set(http::field::server, "cistern");
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.body() += '\n';
+  res.prepare_payload();
+  return res;
+}
+
+Response Router::Error(http::status status, std::string_view message, unsigned version,
+                       bool keep_alive) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("error");
+  w.String(message);
+  w.EndObject();
+  return Json(status, w.Take(), version, keep_alive);
+}
+
+Response Router::StatusError(const Status& s, int64_t index, unsigned version, bool keep_alive) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("error");
+  w.String(s.message());
+  if (index >= 0) {
+    w.Key("index");
+    w.Int(index);
+  }
+  if (s.code() == Status::Code::kBufferFull) {
+    w.Key("backlog");
+    w.Int(store_->Stats().backlog);
+  }
+  w.EndObject();
+  Response res = Json(ToHttp(s), w.Take(), version, keep_alive);
+  if (res.result() == http::status::service_unavailable) {
+    res.set(http::field::retry_after, std::to_string(options_.retry_after_seconds));
+  }
+  return res;
+}
+
+void Router::Handle(Request&& req, const Post& post, Done done) {
+  counters_.requests.fetch_add(1, std::memory_order_relaxed);
+  std::string_view path = Path(req);
+  const auto method = req.method();
+  auto wrong_method = [&](const char* allow) {
+    Response res = Error(http::status::method_not_allowed,
+                         std::string("method not allowed; use ") + allow, req.version(),
+                         req.keep_alive());
+    res.set(http::field::allow, allow);
+    done(std::move(res));
+  };
+  if (path == "/events") {
+    if (method != http::verb::post) return wrong_method("POST");
+    return PostEvents(std::move(req), post, std::move(done));
+  }
+  if (path == "/healthz") {
+    if (method != http::verb::get) return wrong_method("GET");
+    return done(Healthz(req));
+  }
+  if (path == "/stats") {
+    if (method != http::verb::get) return wrong_method("GET");
+    return done(Stats(req));
+  }
+  done(Error(http::status::not_found, "no such route: " + std::string(path), req.version(),
+             req.keep_alive()));
+}
+
+void Router::PostEvents(Request&& req, const Post& post, Done done) {
+  const auto start = std::chrono::steady_clock::now();
+  const unsigned version = req.version();
+  const bool keep_alive = req.keep_alive();
+
+  std::string& body = req.body();
+  std::string decoded;
+  std::string_view encoding(req[http::field::content_encoding]);
+  if (beast::iequals(encoding, "gzip")) {
+    if (Status s = Gunzip(body, options_.max_body_bytes, &decoded); !s.ok()) {
+      return done(StatusError(s, -1, version, keep_alive));
+    }
+    body.swap(decoded);
+  } else if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
+    return done(StatusError(
+        Status::Unsupported("unsupported Content-Encoding '" + std::string(encoding) +
+                            "' (use gzip or none)"),
+        -1, version, keep_alive));
+  }
+  BodyFormat format = MediaTypeIs(std::string_view(req[http::field::content_type]),
+                                  "application/x-ndjson")
+                          ? BodyFormat::kNdjson
+                          : BodyFormat::kJson;
+
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end: make them ours.
+  const size_t size = body.size();
+  body.reserve(size + simdjson::SIMDJSON_PADDING);
+  simdjson::padded_string_view padded(body.data(), size, body.capacity());
+
+  // One parser per io thread: its buffers grow to the largest body seen and are reused.
+  thread_local simdjson::dom::parser parser;
+  EventBatch batch;
+  int64_t index = -1;
+  if (Status s = ParseEvents(padded, format, options_.parse, NowMs(), parser, &batch, &index);
+      !s.ok()) {
+    return done(StatusError(s, index, version, keep_alive));
+  }
+
+  const size_t n = batch.size();
+  store_->Append(std::move(batch), [this, post, done = std::move(done), version, keep_alive,
+                                    start, n](const AppendResult& r) {
+    // Runs on the writer thread: hand the result to the connection and return at once.
+    post([this, done, r, version, keep_alive, start, n] {
+      Response res;
+      if (r.status.ok()) {
+        std::string out;
+        out.reserve(32 + n * 8);
+        out += "{\"accepted\":";
+        out += std::to_string(r.count);
+        out += ",\"ids\":[";
+        for (size_t i = 0; i < r.count; ++i) {
+          if (i) out += ',';
+          out += std::to_string(r.first_id + static_cast<int64_t>(i));
+        }
+        out += "]}";
+        counters_.events_accepted.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+        res = Json(http::status::ok, std::move(out), version, keep_alive);
+      } else {
+        res = StatusError(r.status, -1, version, keep_alive);
+      }
+      counters_.post_latency.Record(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::steady_clock::now() - start)
+              .count()));
+      done(std::move(res));
+    });
+  });
+}
+
+Response Router::Healthz(const Request& req) {
+  StoreStats s = store_->Stats();
+  bool backlog_ok = s.max_backlog == 0 || s.backlog < s.max_backlog;
+  bool ok = backlog_ok;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("ok"); w.Bool(ok);
+  w.Key("uploader"); w.String("not configured");
+  w.Key("backlog"); w.Int(s.backlog);
+  w.Key("backlog_ok"); w.Bool(backlog_ok);
+  w.EndObject();
+  return Json(ok ? http::status::ok : http::status::service_unavailable, w.Take(), req.version(),
+              req.keep_alive());
+}
+
+Response Router::Stats(const Request& req) {
+  StoreStats s = store_->Stats();
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("store");
+  w.BeginObject();
+  w.Key("mode"); w.String(s.mode);
+  w.Key("indexed"); w.Bool(s.indexed);
+  w.Key("node_id"); w.String(s.node_id);
+  w.Key("path"); w.String(s.path);
+  w.Key("events_written"); w.Int(s.events_written);
+  w.Key("events_written_session"); w.Int(s.events_written_session);
+  w.Key("backlog"); w.Int(s.backlog);
+  w.Key("max_backlog"); w.Int(s.max_backlog);
+  w.Key("devices_seen"); w.Int(s.devices_seen);
+  w.Key("commits"); w.Int(s.commits);
+  w.Key("commit_failures"); w.Int(s.commit_failures);
+  w.Key("requests_per_commit");
+  w.Double(s.commits ? static_cast<double>(s.requests_committed) / s.commits : 0.0);
+  w.Key("commit_conflicts"); w.Int(s.commit_conflicts);
+  WriteLatency(w, "commit_latency_ms", s.commit_latency);
+  w.Key("checkpoints"); w.Int(s.checkpoints);
+  w.Key("wal_frames"); w.Int(s.wal_frames);
+  w.Key("queue_depth"); w.Int(s.queue_depth);
+  w.Key("db_bytes"); w.Int(s.db_bytes);
+  w.EndObject();
+
+  const HttpCounters& c = counters_;
+  w.Key("http");
+  w.BeginObject();
+  w.Key("requests"); w.Int(c.requests.load());
+  w.Key("events_accepted"); w.Int(c.events_accepted.load());
+  w.Key("responses");
+  w.BeginObject();
+  w.Key("2xx"); w.Int(c.status_2xx.load());
+  w.Key("400"); w.Int(c.status_400.load());
+  w.Key("404_405"); w.Int(c.status_404_405.load());
+  w.Key("413"); w.Int(c.status_413.load());
+  w.Key("415"); w.Int(c.status_415.load());
+  w.Key("503"); w.Int(c.status_503.load());
+  w.Key("507"); w.Int(c.status_507.load());
+  w.Key("5xx_other"); w.Int(c.status_5xx_other.load());
+  w.EndObject();
+  WriteLatency(w, "post_latency_ms", c.post_latency.Take());
+  w.EndObject();
+
+  w.Key("uploader");
+  w.BeginObject();
+  w.Key("configured"); w.Bool(false);
+  w.EndObject();
+  w.EndObject();
+  return Json(http::status::ok, w.Take(), req.version(), req.keep_alive());
+}
+
+}  // namespace cistern

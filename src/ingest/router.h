@@ -1,0 +1,77 @@
+// Router: HTTP request -> response, without sockets (Beast's handle_request, so it can be
+// tested directly). Routes of DESIGN.md section 3:
+//   POST /events   parse + validate the whole body, then store all or nothing
+//   GET  /healthz  200/503 {ok, uploader, backlog, backlog_ok}
+//   GET  /stats    counters
+// Unknown paths answer 404, known paths with another method 405 (with Allow).
+//
+// Thread-safety: Handle may be called concurrently from any io thread. `post` and `done`
+// belong to the calling connection: `done` is always called through `post` (or inline, when
+// the answer is ready at once), never concurrently for one request.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/latency_histogram.h"
+#include "event/parse.h"
+#include "ingest/http_types.h"
+#include "store/store.h"
+
+namespace cistern {
+
+struct RouterOptions {
+  size_t max_body_bytes = 1 << 20;  // also bounds a gzip body once decompressed
+  ParseLimits parse;
+  int retry_after_seconds = 1;
+};
+
+// Per-status request counts for /stats (and later /metrics). Thread-safe (atomics).
+struct HttpCounters {
+  std::atomic<int64_t> requests{0};
+  std::atomic<int64_t> events_accepted{0};
+  std::atomic<int64_t> status_2xx{0};
+  std::atomic<int64_t> status_400{0};
+  std::atomic<int64_t> status_404_405{0};
+  std::atomic<int64_t> status_413{0};
+  std::atomic<int64_t> status_415{0};
+  std::atomic<int64_t> status_503{0};
+  std::atomic<int64_t> status_507{0};
+  std::atomic<int64_t> status_5xx_other{0};
+  LatencyHistogram post_latency;  // POST /events, receipt to answer
+};
+
+class Router {
+ public:
+  using Post = std::function<void(std::function<void()>)>;
+  using Done = std::function<void(Response&&)>;
+
+  Router(std::shared_ptr<Store> store, RouterOptions options);
+
+  void Handle(Request&& req, const Post& post, Done done);
+
+  // Builds the error answer for failures caught before a request reached the router (e.g.
+  // the session's body limit). Counts it like any other answer.
+  Response Error(http::status status, std::string_view message, unsigned version,
+                 bool keep_alive);
+
+  HttpCounters& counters() { return counters_; }
+
+ private:
+  void PostEvents(Request&& req, const Post& post, Done done);
+  Response Healthz(const Request& req);
+  Response Stats(const Request& req);
+  Response Json(http::status status, std::string body, unsigned version, bool keep_alive);
+  Response StatusError(const Status& s, int64_t index, unsigned version, bool keep_alive);
+  void Count(http::status status);
+
+  const std::shared_ptr<Store> store_;
+  const RouterOptions options_;
+  HttpCounters counters_;
+};
+
+}  // namespace cistern

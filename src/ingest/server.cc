@@ -1,0 +1,121 @@
+#include "ingest/server.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+#include <vector>
+
+namespace cistern {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+Server::Server(ServerOptions options, Router& router)
+    : options_(std::move(options)),
+      router_(router),
+      ioc_(options_.io_threads),
+      acceptor_(asio::make_strand(ioc_)),
+      poll_timer_(ioc_) {}
+
+Server::~Server() = default;
+
+Result<tcp::endpoint> Server::Listen() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options_.host, ec);
+  if (ec) return Status::InvalidArgument("invalid listen address '" + options_.host + "'");
+  tcp::endpoint endpoint(address, options_.port);
+  auto fail = [&](const char* what) {
+    return Status::Unavailable(fmt::format("cannot {} {}:{}: {}", what, options_.host,
+                                           options_.port, ec.message()));
+  };
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return fail("open");
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  acceptor_.bind(endpoint, ec);
+  if (ec) return fail("bind");
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on");
+  auto bound = acceptor_.local_endpoint(ec);
+  if (ec) return fail("read the address of");
+  DoAccept();
+  return bound;
+}
+
+void Server::DoAccept() {
+  acceptor_.async_accept(asio::make_strand(ioc_),
+                         [this](boost::system::error_code ec, tcp::socket socket) {
+                           OnAccept(ec, std::move(socket));
+                         });
+}
+
+void Server::OnAccept(boost::system::error_code ec, tcp::socket socket) {
+  if (stopping_) return;
+  if (ec) {
+    // EMFILE and friends: log, and keep accepting rather than dying.
+    spdlog::warn("accept: {}", ec.message());
+  } else if (tracker_.Count() >= options_.max_connections) {
+    RejectConnection(std::move(socket));
+  } else {
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<Session>(std::move(socket), router_, options_.session, tracker_)->Start();
+  }
+  DoAccept();
+}
+
+void Server::RejectConnection(tcp::socket socket) {
+  if (rejected_connections_.fetch_add(1) % 1000 == 0) {
+    spdlog::warn("connection limit ({}) reached: refusing new connections with 503",
+                 options_.max_connections);
+  }
+  static const std::string kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+      "Retry-After: 1\r\nConnection: close\r\nContent-Length: 36\r\n\r\n"
+      "{\"error\":\"too many connections\"}\r\n\r\n";
+  auto sock = std::make_shared<tcp::socket>(std::move(socket));
+  asio::async_write(*sock, asio::buffer(kBusy), [sock](boost::system::error_code, size_t) {
+    boost::system::error_code ignored;
+    sock->shutdown(tcp::socket::shutdown_both, ignored);
+    sock->close(ignored);
+  });
+}
+
+void Server::Run() {
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options_.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Stop() {
+  if (stopping_.exchange(true)) return;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    size_t n = 0;
+    for (auto& s : tracker_.Live()) {
+      s->Shutdown();
+      ++n;
+    }
+    spdlog::info("stopping: closed the listener, finishing {} connection(s)", n);
+    shutdown_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_grace;
+    PollSessions();
+  });
+}
+
+void Server::PollSessions() {
+  // Returning without re-arming lets the io_context run out of work, which ends Run().
+  if (tracker_.Count() == 0) return;
+  if (std::chrono::steady_clock::now() >= shutdown_deadline_) {
+    spdlog::warn("shutdown grace over: dropping {} connection(s)", tracker_.Count());
+    ioc_.stop();
+    return;
+  }
+  poll_timer_.expires_after(std::chrono::milliseconds(20));
+  poll_timer_.async_wait([this](boost::system::error_code) { PollSessions(); });
+}
+
+}  // namespace cistern

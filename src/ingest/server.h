@@ -1,0 +1,64 @@
+// Server: the listener and the io threads. Accepts connections (each on its own strand),
+// bounds their number, and shuts down in order: stop accepting, close idle connections,
+// let in-flight requests finish, then return from Run().
+// Thread-safety: Listen before Run; Stop from any thread (or a signal handler set up on
+// context()).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "ingest/router.h"
+#include "ingest/session.h"
+#include "ingest/session_tracker.h"
+
+namespace cistern {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  int io_threads = 2;
+  size_t max_connections = 1024;
+  SessionLimits session;
+  std::chrono::milliseconds shutdown_grace{10'000};  // in-flight requests get this long
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Router& router);
+  ~Server();
+
+  // Binds and listens. Returns the bound endpoint (port 0 picks a free port).
+  Result<boost::asio::ip::tcp::endpoint> Listen();
+  // Runs the io threads (this thread included) until Stop() and every connection closed.
+  void Run();
+  // Begins the graceful shutdown. Idempotent.
+  void Stop();
+
+  boost::asio::io_context& context() { return ioc_; }
+  size_t connections() const { return tracker_.Count(); }
+
+ private:
+  void DoAccept();
+  void OnAccept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void RejectConnection(boost::asio::ip::tcp::socket socket);
+  void PollSessions();
+
+  const ServerOptions options_;
+  Router& router_;
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  SessionTracker tracker_;
+  boost::asio::steady_timer poll_timer_;  // shutdown only
+  std::chrono::steady_clock::time_point shutdown_deadline_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> rejected_connections_{0};
+};
+
+}  // namespace cistern

@@ -1,0 +1,43 @@
+// SessionTracker: the set of live sessions, so that shutdown can reach each one, and the
+// connection count that --max-connections is checked against. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace cistern {
+
+class Session;
+
+class SessionTracker {
+ public:
+  void Add(Session* s, std::weak_ptr<Session> w) {
+    std::lock_guard lock(mu_);
+    sessions_.emplace(s, std::move(w));
+  }
+  void Remove(Session* s) {
+    std::lock_guard lock(mu_);
+    sessions_.erase(s);
+  }
+  size_t Count() const {
+    std::lock_guard lock(mu_);
+    return sessions_.size();
+  }
+  // The sessions still alive, for shutdown.
+  std::vector<std::shared_ptr<Session>> Live() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::shared_ptr<Session>> out;
+    for (const auto& [_, w] : sessions_) {
+      if (auto s = w.lock()) out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+};
+
+}  // namespace cistern

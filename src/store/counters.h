@@ -1,0 +1,34 @@
+// StoreCounters: the live figures behind /stats, shared by the writer thread (which updates
+// them after each commit) and any thread that reads them. All fields are atomics; a reader
+// may see one counter updated before another, which is fine for monitoring.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "common/latency_histogram.h"
+
+namespace cistern {
+
+struct StoreCounters {
+  // Highest event id ever assigned: ids start at 1 and are never reused, so this is also the
+  // number of events ever written to this file. Restored at start-up from max(id) / meta.
+  std::atomic<int64_t> events_written{0};
+  // Events written since this process opened the store.
+  std::atomic<int64_t> events_written_session{0};
+  // Committed events not yet uploaded (uploaded_at IS NULL).
+  std::atomic<int64_t> backlog{0};
+  // backlog + events admitted but not yet committed: what admission control checks, so the
+  // backlog can never pass --max-backlog however many requests are in flight.
+  std::atomic<int64_t> admitted{0};
+  std::atomic<int64_t> devices_seen{0};
+  std::atomic<int64_t> commits{0};            // successful group transactions
+  std::atomic<int64_t> commit_failures{0};    // failed group transactions
+  std::atomic<int64_t> requests_committed{0};
+  std::atomic<int64_t> commit_conflicts{0};   // busy/snapshot conflicts retried (concurrent mode)
+  std::atomic<int64_t> wal_frames{0};         // frames in the WAL after the last commit
+  std::atomic<int64_t> checkpoints{0};
+  LatencyHistogram commit_latency;            // BEGIN..COMMIT of each group
+};
+
+}  // namespace cistern

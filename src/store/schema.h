@@ -1,0 +1,34 @@
+// The on-disk schema (DESIGN.md section 4) and its numbered migrations (PRAGMA user_version).
+// Called once per database by the store's opener, on the connection that will become the
+// writer's, before any other thread touches the file.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "store/sqlite.h"
+
+namespace cistern {
+
+// The schema version this build writes and understands.
+inline constexpr int kSchemaVersion = 1;
+
+// Sets the writer connection's pragmas: WAL, synchronous=FULL, no auto-checkpoint (the
+// checkpointer thread does it off the commit path), journal_size_limit.
+Status ConfigureWriter(sql::Db& db);
+
+// Sets a reader connection's pragmas (busy timeout; reads never block the writer in WAL).
+Status ConfigureReader(sql::Db& db);
+
+// Brings the file to kSchemaVersion, each migration in its own transaction. Creates the
+// events(device_id) index when `indexed`. Fails (IoError/Internal) without changing anything
+// when the file is newer than this build, or is not a Cistern database.
+Status Migrate(sql::Db& db, bool indexed);
+
+// True when the events(device_id) index exists (it is kept once created).
+Result<bool> HasDeviceIndex(sql::Db& db);
+
+// This database's node id (random, created by the first migration, kept in `meta`).
+Result<std::string> ReadNodeId(sql::Db& db);
+
+}  // namespace cistern

@@ -1,0 +1,117 @@
+#include "store/store.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include "store/checkpointer.h"
+#include "store/file_lock.h"
+#include "store/schema.h"
+
+namespace cistern {
+namespace {
+
+int64_t FileSize(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+}  // namespace
+
+Store::Store(StoreOptions options) : options_(std::move(options)) {}
+
+Store::~Store() { Close(); }
+
+Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
+  std::shared_ptr<Store> store(new Store(options));
+  // The lock comes first: a second collector must not even run migrations.
+  auto lock = FileLock::Acquire(options.path + ".lock");
+  if (!lock.ok()) return lock.status();
+  store->lock_ = std::move(lock.value());
+
+  auto db = sql::Db::Open(options.path, sql::Db::Mode::kReadWrite);
+  if (!db.ok()) return db.status();
+  if (Status s = ConfigureWriter(**db); !s.ok()) return s;
+  if (Status s = Migrate(**db, options.indexed); !s.ok()) return s;
+  auto node = ReadNodeId(**db);
+  if (!node.ok()) return node.status();
+  store->node_id_ = *node;
+  auto indexed = HasDeviceIndex(**db);
+  if (!indexed.ok()) return indexed.status();
+  store->indexed_ = *indexed;
+
+  auto writer = Writer::Start(std::move(db.value()), options.writer, &store->counters_);
+  if (!writer.ok()) return writer.status();
+  store->writer_ = std::move(writer.value());
+  auto checkpointer = Checkpointer::Start(options.path, &store->counters_);
+  if (!checkpointer.ok()) return checkpointer.status();
+  store->checkpointer_ = std::move(checkpointer.value());
+  spdlog::info("store {} open: node_id={} events={} backlog={} devices={}{}", options.path,
+               store->node_id_, store->counters_.events_written.load(),
+               store->counters_.backlog.load(), store->counters_.devices_seen.load(),
+               store->indexed_ ? " indexed" : "");
+  return store;
+}
+
+void Store::Append(EventBatch batch, AppendCallback done) {
+  const auto n = static_cast<int64_t>(batch.size());
+  const int64_t max = options_.max_backlog;
+  if (max > 0) {
+    if (n > max) {
+      done(AppendResult{Status::TooLarge("batch of " + std::to_string(n) +
+                                         " events is larger than the buffer (--max-backlog " +
+                                         std::to_string(max) + ")"),
+                        0, 0});
+      return;
+    }
+    int64_t cur = counters_.admitted.load();
+    do {
+      if (cur + n > max) {
+        done(AppendResult{Status::BufferFull("buffer full"), 0, 0});
+        return;
+      }
+    } while (!counters_.admitted.compare_exchange_weak(cur, cur + n));
+  } else {
+    counters_.admitted.fetch_add(n);
+  }
+  if (writer_->QueueDepth() >= options_.max_queued_requests) {
+    counters_.admitted.fetch_sub(n);
+    done(AppendResult{Status::BufferFull("writer queue full"), 0, 0});
+    return;
+  }
+  writer_->Submit(std::move(batch), std::move(done));
+}
+
+StoreStats Store::Stats() const {
+  StoreStats s;
+  s.mode = "group";
+  s.indexed = indexed_;
+  s.node_id = node_id_;
+  s.path = options_.path;
+  s.events_written = counters_.events_written.load();
+  s.events_written_session = counters_.events_written_session.load();
+  s.backlog = counters_.backlog.load();
+  s.max_backlog = options_.max_backlog;
+  s.devices_seen = counters_.devices_seen.load();
+  s.commits = counters_.commits.load();
+  s.commit_failures = counters_.commit_failures.load();
+  s.requests_committed = counters_.requests_committed.load();
+  s.commit_conflicts = counters_.commit_conflicts.load();
+  s.checkpoints = counters_.checkpoints.load();
+  s.wal_frames = counters_.wal_frames.load();
+  s.queue_depth = writer_ ? static_cast<int64_t>(writer_->QueueDepth()) : 0;
+  s.db_bytes = FileSize(options_.path) + FileSize(options_.path + "-wal");
+  s.commit_latency = counters_.commit_latency.Take();
+  return s;
+}
+
+void Store::Close() {
+  if (checkpointer_) checkpointer_->Stop();
+  if (writer_) writer_->Stop();
+  if (lock_) {
+    spdlog::info("store {} closed: events={} backlog={}", options_.path,
+                 counters_.events_written.load(), counters_.backlog.load());
+  }
+  lock_.reset();
+}
+
+}  // namespace cistern
