@@ -6,7 +6,10 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
+
+#include "common/thread_name.h"
 #include <vector>
 
 namespace cistern {
@@ -19,7 +22,8 @@ Server::Server(ServerOptions options, Router& router)
       router_(router),
       ioc_(options_.io_threads),
       acceptor_(asio::make_strand(ioc_)),
-      poll_timer_(ioc_) {}
+      poll_timer_(ioc_),
+      sweep_timer_(ioc_) {}
 
 Server::~Server() = default;
 
@@ -42,17 +46,32 @@ Result<tcp::endpoint> Server::Listen() {
   auto bound = acceptor_.local_endpoint(ec);
   if (ec) return fail("read the address of");
   DoAccept();
+  DoSweep();
   return bound;
+}
+
+void Server::DoSweep() {
+  // Deadline resolution: a quarter of the shortest timeout, within [20ms, 250ms].
+  auto shortest = std::min({options_.session.header_timeout, options_.session.body_timeout,
+                            options_.session.write_timeout});
+  auto period = std::clamp(shortest / 4, std::chrono::milliseconds(20),
+                           std::chrono::milliseconds(250));
+  sweep_timer_.expires_after(period);
+  sweep_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: shutting down
+    tracker_.Sweep(Session::NowMs());
+    DoSweep();
+  });
 }
 
 void Server::DoAccept() {
   acceptor_.async_accept(asio::make_strand(ioc_),
-                         [this](boost::system::error_code ec, tcp::socket socket) {
+                         [this](boost::system::error_code ec, Session::Socket socket) {
                            OnAccept(ec, std::move(socket));
                          });
 }
 
-void Server::OnAccept(boost::system::error_code ec, tcp::socket socket) {
+void Server::OnAccept(boost::system::error_code ec, Session::Socket socket) {
   if (stopping_) return;
   if (ec) {
     // EMFILE and friends: log, and keep accepting rather than dying.
@@ -66,7 +85,7 @@ void Server::OnAccept(boost::system::error_code ec, tcp::socket socket) {
   DoAccept();
 }
 
-void Server::RejectConnection(tcp::socket socket) {
+void Server::RejectConnection(Session::Socket socket) {
   if (rejected_connections_.fetch_add(1) % 1000 == 0) {
     spdlog::warn("connection limit ({}) reached: refusing new connections with 503",
                  options_.max_connections);
@@ -75,7 +94,7 @@ void Server::RejectConnection(tcp::socket socket) {
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
       "Retry-After: 1\r\nConnection: close\r\nContent-Length: 36\r\n\r\n"
       "{\"error\":\"too many connections\"}\r\n\r\n";
-  auto sock = std::make_shared<tcp::socket>(std::move(socket));
+  auto sock = std::make_shared<Session::Socket>(std::move(socket));
   asio::async_write(*sock, asio::buffer(kBusy), [sock](boost::system::error_code, size_t) {
     boost::system::error_code ignored;
     sock->shutdown(tcp::socket::shutdown_both, ignored);
@@ -85,7 +104,13 @@ void Server::RejectConnection(tcp::socket socket) {
 
 void Server::Run() {
   std::vector<std::thread> threads;
-  for (int i = 1; i < options_.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+  for (int i = 1; i < options_.io_threads; ++i) {
+    threads.emplace_back([this, i] {
+      SetThreadName("cistern-io" + std::to_string(i));
+      ioc_.run();
+    });
+  }
+  // The calling (main) thread keeps the process name, so `pgrep -x cistern` still works.
   ioc_.run();
   for (auto& t : threads) t.join();
 }
@@ -108,7 +133,10 @@ void Server::Stop() {
 
 void Server::PollSessions() {
   // Returning without re-arming lets the io_context run out of work, which ends Run().
-  if (tracker_.Count() == 0) return;
+  if (tracker_.Count() == 0) {
+    sweep_timer_.cancel();
+    return;
+  }
   if (std::chrono::steady_clock::now() >= shutdown_deadline_) {
     spdlog::warn("shutdown grace over: dropping {} connection(s)", tracker_.Count());
     ioc_.stop();

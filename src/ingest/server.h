@@ -46,8 +46,9 @@ class Server {
 
  private:
   void DoAccept();
-  void OnAccept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
-  void RejectConnection(boost::asio::ip::tcp::socket socket);
+  void OnAccept(boost::system::error_code ec, Session::Socket socket);
+  void RejectConnection(Session::Socket socket);
+  void DoSweep();
   void PollSessions();
 
   const ServerOptions options_;
@@ -55,7 +56,8 @@ class Server {
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   SessionTracker tracker_;
-  boost::asio::steady_timer poll_timer_;  // shutdown only
+  boost::asio::steady_timer poll_timer_;   // shutdown only
+  boost::asio::steady_timer sweep_timer_;  // session deadlines
   std::chrono::steady_clock::time_point shutdown_deadline_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> rejected_connections_{0};

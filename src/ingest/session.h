@@ -3,21 +3,29 @@
 // operation (or by the store's pending completion while a POST is being committed).
 //
 // Bounds (STYLE.md habit 7): a fresh parser per message with body_limit (over it: 413 and the
-// connection closes, the body is never buffered whole) and a header limit; a timeout before
-// every read (header: also the keep-alive idle limit; body) and every write; one request in
-// flight per connection (no pipelining beyond what the socket buffers).
+// connection closes; a Content-Length over the limit is refused before the body is read) and
+// a header limit; a deadline before every read (header: also the keep-alive idle limit;
+// body) and every write; one request in flight per connection.
 //
-// Thread-safety: all members are touched only on the strand. Shutdown() may be called from
-// any thread; it posts to the strand.
+// Deadlines are not one Asio timer per operation (a timer arm + cancel per request cost more
+// than the rest of the request); each session stores its deadline and the server's sweep
+// (SessionTracker::Sweep, a few times a second) closes sessions whose deadline passed.
+//
+// Thread-safety: all members except deadline_ms_ are touched only on the strand. Shutdown()
+// and Expire() may be called from any thread; they post to the strand.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "ingest/http_types.h"
 #include "ingest/router.h"
@@ -36,18 +44,27 @@ class SessionTracker;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::ip::tcp::socket&& socket, Router& router, const SessionLimits& limits,
-          SessionTracker& tracker);
+  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Strand>;
+
+  Session(Socket&& socket, Router& router, const SessionLimits& limits, SessionTracker& tracker);
   ~Session();
 
   void Start();
   // Graceful stop: an idle connection (waiting for a request) closes now; one with a request
   // in progress finishes it, answers with Connection: close, then closes.
   void Shutdown();
+  // Milliseconds on the steady clock after which the session is cut off; 0 = no deadline.
+  int64_t deadline_ms() const { return deadline_ms_.load(std::memory_order_relaxed); }
+  // Closes the connection if its deadline has passed (checked again on the strand).
+  void Expire();
+
+  static int64_t NowMs();
 
  private:
-  enum class State { kReadingHeader, kReadingBody, kHandling, kWriting };
+  enum class State { kReadingHeader, kReadingBody, kHandling, kWriting, kClosing };
 
+  void SetDeadline(std::chrono::milliseconds from_now);
   void DoReadHeader();
   void OnReadHeader(boost::beast::error_code ec, size_t bytes);
   void OnReadBody(boost::beast::error_code ec, size_t bytes);
@@ -58,13 +75,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoDrain();
   void DoClose();
 
-  boost::beast::tcp_stream stream_;
+  Socket socket_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<Response> response_;  // kept alive across async_write
+  std::string out_;  // the serialized response being written; reused across requests
   Router& router_;
   const SessionLimits& limits_;
   SessionTracker& tracker_;
+  std::atomic<int64_t> deadline_ms_{0};
   State state_ = State::kReadingHeader;
   bool closing_ = false;
   size_t linger_budget_ = 0;

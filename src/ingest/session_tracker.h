@@ -1,5 +1,6 @@
 // SessionTracker: the set of live sessions, so that shutdown can reach each one, and the
-// connection count that --max-connections is checked against. Thread-safe.
+// connection count that --max-connections is checked against, and the sweep that enforces
+// the sessions' deadlines. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -34,6 +35,8 @@ class SessionTracker {
     }
     return out;
   }
+  // Expires every session whose deadline (steady ms) is before `now_ms`.
+  void Sweep(int64_t now_ms) const;
 
  private:
   mutable std::mutex mu_;

@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
+
 namespace cistern {
 namespace {
 
-constexpr auto kPoll = std::chrono::milliseconds(100);
-constexpr int64_t kWalFramesThreshold = 4000;  // ~16 MiB of 4 KiB pages
+// Keep the checkpoint close behind the writer: the writer's own WAL reset (Writer::
+// MaybeResetWal) then only copies the few frames appended since the last run here.
+constexpr auto kPoll = std::chrono::milliseconds(20);
+constexpr int64_t kWalFramesThreshold = 1000;  // ~4 MiB of 4 KiB pages
 constexpr auto kMaxCheckpointDelay = std::chrono::seconds(1);
 constexpr auto kIdleBeforeTruncate = std::chrono::seconds(2);
 
@@ -36,6 +40,7 @@ void Checkpointer::Stop() {
 }
 
 void Checkpointer::Run() {
+  SetThreadName("cistern-ckpt");
   using Clock = std::chrono::steady_clock;
   int64_t done_commits = counters_->commits.load();  // commits already folded in
   int64_t seen_commits = done_commits;

@@ -97,6 +97,7 @@ StoreStats Store::Stats() const {
   s.requests_committed = counters_.requests_committed.load();
   s.commit_conflicts = counters_.commit_conflicts.load();
   s.checkpoints = counters_.checkpoints.load();
+  s.wal_resets = counters_.wal_resets.load();
   s.wal_frames = counters_.wal_frames.load();
   s.queue_depth = writer_ ? static_cast<int64_t>(writer_->QueueDepth()) : 0;
   s.db_bytes = FileSize(options_.path) + FileSize(options_.path + "-wal");

@@ -43,6 +43,7 @@ struct StoreStats {
   int64_t requests_committed = 0;
   int64_t commit_conflicts = 0;
   int64_t checkpoints = 0;
+  int64_t wal_resets = 0;
   int64_t wal_frames = 0;
   int64_t queue_depth = 0;
   int64_t db_bytes = 0;  // main file + WAL

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "common/thread_name.h"
+
 namespace cistern {
 
 Writer::Writer(std::unique_ptr<sql::Db> db, WriterLimits limits, StoreCounters* counters)
@@ -84,6 +86,7 @@ size_t Writer::QueueDepth() const {
 }
 
 void Writer::Run() {
+  SetThreadName("cistern-writer");
   std::deque<Request> group;
   std::vector<int64_t> first_ids;
   for (;;) {
@@ -187,7 +190,22 @@ Status Writer::CommitGroup(std::deque<Request>& group, std::vector<int64_t>* fir
   counters_->backlog.fetch_add(events);
   counters_->commits.fetch_add(1);
   counters_->requests_committed.fetch_add(static_cast<int64_t>(group.size()));
+  MaybeResetWal();
   return Status::Ok();
+}
+
+void Writer::MaybeResetWal() {
+  // Under sustained load the checkpointer's PASSIVE runs never catch up with the frames the
+  // writer appends meanwhile, and SQLite can only rewind the WAL to its start once a
+  // checkpoint has copied *every* frame. So once the WAL is large, the writer finishes the
+  // job itself between two groups: the checkpointer has already copied almost everything,
+  // so this costs one short copy and a sync of the main file, and the next transaction
+  // starts the WAL over (journal_size_limit then truncates the file).
+  if (counters_->wal_frames.load(std::memory_order_relaxed) < limits_.wal_reset_frames) return;
+  int log = 0, ckpt = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                     &ckpt);
+  if (rc == SQLITE_OK) counters_->wal_resets.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Writer::Stop() {

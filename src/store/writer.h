@@ -46,6 +46,8 @@ using AppendCallback = std::function<void(const AppendResult&)>;
 struct WriterLimits {
   size_t max_group_requests = 1024;
   size_t max_group_events = 20'000;
+  // WAL size (frames) past which the writer itself completes a checkpoint between groups.
+  int64_t wal_reset_frames = 8192;
 };
 
 class Writer {
@@ -79,6 +81,7 @@ class Writer {
   void Run();
   // Writes one group in one transaction; returns the status every request of it gets.
   Status CommitGroup(std::deque<Request>& group, std::vector<int64_t>* first_ids);
+  void MaybeResetWal();
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
 
   // Constant after construction.

@@ -1,0 +1,151 @@
+#include "support/cistern_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace cistern::testing {
+namespace {
+
+std::atomic<int> g_counter{0};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// fork + exec with stdout/stderr redirected to `log_path`.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    int null = open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, 0);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int DecodeStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+CisternProcess::CisternProcess(const std::string& dir, const std::string& db_path,
+                               std::vector<std::string> extra_args) {
+  int n = g_counter.fetch_add(1);
+  log_path_ = dir + "/cistern-" + std::to_string(n) + ".log";
+  ready_path_ = dir + "/ready-" + std::to_string(n);
+  unlink(ready_path_.c_str());
+  std::vector<std::string> args = {CISTERN_BINARY, "--db",         db_path,
+                                   "--addr",       "127.0.0.1:0", "--ready-file",
+                                   ready_path_};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = Spawn(args, log_path_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string ready = ReadFile(ready_path_);
+    if (auto colon = ready.rfind(':'); colon != std::string::npos && ready.back() == '\n') {
+      port_ = static_cast<uint16_t>(std::stoi(ready.substr(colon + 1)));
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {  // exited before becoming ready
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+CisternProcess::~CisternProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    Wait(std::chrono::seconds(10));
+  }
+}
+
+int CisternProcess::Wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (pid_ > 0) {
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return DecodeStatus(status);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return -1;
+}
+
+int CisternProcess::Stop(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int code = Wait(timeout);
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    Wait(std::chrono::seconds(10));
+    return -1;
+  }
+  return code;
+}
+
+void CisternProcess::Kill9() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  Wait(std::chrono::seconds(10));
+}
+
+std::string CisternProcess::Log() const { return ReadFile(log_path_); }
+
+RunResult RunCistern(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  char templ[] = "/tmp/cistern-run-XXXXXX";
+  int fd = mkstemp(templ);
+  if (fd >= 0) close(fd);
+  std::vector<std::string> full = {CISTERN_BINARY};
+  full.insert(full.end(), args.begin(), args.end());
+  pid_t pid = Spawn(full, templ);
+  RunResult result;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  for (;;) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      result.exit_code = DecodeStatus(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      result.exit_code = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  result.output = ReadFile(templ);
+  unlink(templ);
+  return result;
+}
+
+}  // namespace cistern::testing
