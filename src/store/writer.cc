@@ -60,7 +60,17 @@ Status Writer::Restore() {
     }
   }
   counters_->devices_seen = static_cast<int64_t>(devices_.size());
-  return Status::Ok();
+  return SaveHighWater();
+}
+
+Status Writer::SaveHighWater() {
+  auto put = db_->Prepare(
+      "INSERT INTO meta(key, value) VALUES('id_high_water', ?1) "
+      "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  if (!put.ok()) return put.status();
+  std::string text = std::to_string(next_id_ - 1);
+  (*put)->BindText(1, text);
+  return (*put)->Run();
 }
 
 int Writer::OnWalCommit(void* self, sqlite3*, const char*, int frames) {
@@ -217,8 +227,12 @@ void Writer::Stop() {
   }
   if (thread_.joinable()) thread_.join();
   if (db_) {
-    // The thread is gone: this thread now owns the connection. Fold the WAL into the main
-    // file so a stopped collector leaves one self-contained file behind.
+    // The thread is gone: this thread now owns the connection. Record the id high-water
+    // mark, then fold the WAL into the main file so a stopped collector leaves one
+    // self-contained file behind.
+    if (sticky_error_.ok()) {
+      if (Status s = SaveHighWater(); !s.ok()) spdlog::warn("saving id_high_water: {}", s.message());
+    }
     int log = 0, ckpt = 0;
     int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log,
                                        &ckpt);

@@ -78,6 +78,11 @@ class Writer {
 
   Writer(std::unique_ptr<sql::Db> db, WriterLimits limits, StoreCounters* counters);
   Status Restore();
+  // Persists next_id_ - 1 as meta.id_high_water (at start-up and clean stop), so ids stay
+  // unique even when the newest rows are deleted while the collector is stopped. (Rows
+  // deleted by hand while it runs, followed by a crash, are the one gap: retention, which
+  // deletes in-process, must update the mark in its own transaction.)
+  Status SaveHighWater();
   void Run();
   // Writes one group in one transaction; returns the status every request of it gets.
   Status CommitGroup(std::deque<Request>& group, std::vector<int64_t>* first_ids);

@@ -1,0 +1,180 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <sys/stat.h>
+
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "support/sqlite_peek.h"
+#include "support/store_helpers.h"
+#include "support/temp_dir.h"
+
+namespace cistern::testing {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<Store> Open(int64_t max_backlog = 0) {
+    StoreOptions o;
+    o.path = dir_.File("events.db");
+    o.max_backlog = max_backlog;
+    auto s = Store::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? s.value() : nullptr;
+  }
+  std::string db() const { return dir_.File("events.db"); }
+  TempDir dir_;
+};
+
+TEST_F(StoreTest, AppendCommitsBeforeCompletingAndReturnsConsecutiveIds) {
+  auto store = Open();
+  auto r = AppendAndWait(*store, MakeBatch(3));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(r.first_id, 1);
+  EXPECT_EQ(r.count, 3u);
+  // Visible to another connection the moment the callback ran: it was committed.
+  EXPECT_EQ(CountEvents(db()), 3);
+  r = AppendAndWait(*store, MakeBatch(2));
+  EXPECT_EQ(r.first_id, 4);
+  auto st = store->Stats();
+  EXPECT_EQ(st.events_written, 5);
+  EXPECT_EQ(st.backlog, 5);
+  EXPECT_EQ(st.devices_seen, 1);
+  EXPECT_EQ(st.commits, 2);
+}
+
+TEST_F(StoreTest, RequestsQueuedDuringACommitShareTheNextTransaction) {
+  auto store = Open();
+  // Hold SQLite's write lock from another connection so the writer's first group waits in
+  // BEGIN; everything submitted meanwhile must form the next group.
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  constexpr int kRequests = 100;
+  std::vector<std::promise<AppendResult>> done(kRequests);
+  for (int i = 0; i < kRequests; ++i) {
+    store->Append(MakeBatch(1, "d" + std::to_string(i)),
+                  [&done, i](const AppendResult& r) { done[i].set_value(r); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(CountEvents(db()), 0) << "nothing may be visible while the lock is held";
+  ASSERT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(blocker);
+
+  std::set<int64_t> ids;
+  for (auto& d : done) {
+    auto r = d.get_future().get();
+    ASSERT_TRUE(r.status.ok()) << r.status.message();
+    ids.insert(r.first_id);
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRequests));
+  EXPECT_EQ(CountEvents(db()), kRequests);
+  // The first request went alone; the 99 queued behind it shared one commit.
+  EXPECT_EQ(store->Stats().commits, 2);
+}
+
+TEST_F(StoreTest, AdmissionNeverLetsTheBacklogPassTheLimit) {
+  auto store = Open(/*max_backlog=*/10);
+  EXPECT_TRUE(AppendAndWait(*store, MakeBatch(6)).status.ok());
+  auto r = AppendAndWait(*store, MakeBatch(5));
+  EXPECT_EQ(r.status.code(), Status::Code::kBufferFull);
+  EXPECT_TRUE(AppendAndWait(*store, MakeBatch(4)).status.ok());
+  EXPECT_EQ(AppendAndWait(*store, MakeBatch(1)).status.code(), Status::Code::kBufferFull);
+  EXPECT_EQ(AppendAndWait(*store, MakeBatch(11)).status.code(), Status::Code::kTooLarge);
+  EXPECT_EQ(store->Stats().backlog, 10);
+  EXPECT_EQ(CountEvents(db()), 10);
+}
+
+TEST_F(StoreTest, ConcurrentAppendersGetDistinctIdsAndEverythingIsStored) {
+  auto store = Open();
+  constexpr int kThreads = 8, kPerThread = 200;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<int64_t> firsts;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = AppendAndWait(*store, MakeBatch(2, "t" + std::to_string(t)));
+        ASSERT_TRUE(r.status.ok());
+        std::lock_guard lock(mu);
+        firsts.push_back(r.first_id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<int64_t> ids;
+  for (int64_t f : firsts) ids.insert({f, f + 1});
+  EXPECT_EQ(ids.size(), 2u * kThreads * kPerThread);
+  EXPECT_EQ(CountEvents(db()), 2 * kThreads * kPerThread);
+  EXPECT_EQ(store->Stats().devices_seen, kThreads);
+}
+
+TEST_F(StoreTest, ReopenRestoresCountersAndIdsNeverGoBack) {
+  {
+    auto store = Open();
+    AppendAndWait(*store, MakeBatch(5, "a"));
+    AppendAndWait(*store, MakeBatch(2, "b"));
+  }
+  // Delete the newest rows while the collector is stopped (an operator's cleanup).
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DELETE FROM events WHERE id > 3", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = Open();
+  auto st = store->Stats();
+  EXPECT_EQ(st.events_written, 7);
+  EXPECT_EQ(st.backlog, 3);
+  EXPECT_EQ(st.devices_seen, 1);  // only "a" rows remain pending and no devices uploaded
+  auto r = AppendAndWait(*store, MakeBatch(1));
+  EXPECT_EQ(r.first_id, 8) << "ids must never be reused: sinks de-duplicate on them";
+}
+
+TEST_F(StoreTest, CloseCompletesEverythingQueuedThenRefuses) {
+  auto store = Open();
+  constexpr int kRequests = 300;
+  std::vector<std::promise<AppendResult>> done(kRequests);
+  for (int i = 0; i < kRequests; ++i) {
+    store->Append(MakeBatch(1), [&done, i](const AppendResult& r) { done[i].set_value(r); });
+  }
+  store->Close();
+  int ok = 0;
+  for (auto& d : done) ok += d.get_future().get().status.ok();
+  EXPECT_EQ(ok, kRequests);
+  EXPECT_EQ(CountEvents(db()), kRequests);
+  auto r = AppendAndWait(*store, MakeBatch(1));
+  EXPECT_EQ(r.status.code(), Status::Code::kUnavailable);
+  EXPECT_EQ(CountEvents(db()), kRequests);
+}
+
+TEST_F(StoreTest, CleanCloseLeavesNoWalBehind) {
+  {
+    auto store = Open();
+    AppendAndWait(*store, MakeBatch(50));
+  }
+  struct stat st {};
+  bool wal_exists = ::stat((db() + "-wal").c_str(), &st) == 0;
+  EXPECT_TRUE(!wal_exists || st.st_size == 0) << "WAL size " << st.st_size;
+  EXPECT_EQ(CountEvents(db()), 50);
+}
+
+TEST_F(StoreTest, SecondOpenOfTheSameFileIsRefusedWithTheLockName) {
+  auto first = Open();
+  StoreOptions o;
+  o.path = db();
+  auto second = Store::Open(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Status::Code::kBusy);
+  EXPECT_NE(second.status().message().find(db() + ".lock"), std::string::npos)
+      << second.status().message();
+}
+
+}  // namespace
+}  // namespace cistern::testing
