@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <iostream>
 #include <thread>
@@ -42,7 +43,9 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   std::string max_body = "1MiB", max_payload = "64KiB";
   std::string header_timeout = "30s", body_timeout = "30s", shutdown_grace = "10s";
   int64_t max_backlog = c.store.max_backlog;
-  int io_threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  // The writer thread wants a core of its own: io threads take the rest (at least one).
+  int io_threads = static_cast<int>(
+      std::clamp(std::thread::hardware_concurrency(), 2u, 9u) - 1);
   size_t max_events = c.router.parse.max_events;
   size_t max_connections = c.server.max_connections;
 
@@ -56,7 +59,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
                  "answer 503 + Retry-After once this many events wait for upload (0 = unlimited)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--io-threads", io_threads, "HTTP io threads")
+  app.add_option("--io-threads", io_threads, "HTTP io threads (default: cores - 1)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--max-body-bytes", max_body,

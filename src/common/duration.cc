@@ -51,8 +51,7 @@ Result<uint64_t> ParseSize(std::string_view text) {
   if (!SplitNumber(text, &n, &unit)) return bad();
   static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
       {"", 1},           {"B", 1},           {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
-      {"GiB", 1ull << 30}, {"KB", 1000},     {"MB", 1000'000},    {"GB", 1000'000'000},
-      {"K", 1ull << 10}, {"M", 1ull << 20}, {"G", 1ull << 30}};
+      {"GiB", 1ull << 30}, {"KB", 1000},     {"MB", 1000'000},    {"GB", 1000'000'000}};
   for (const auto& [name, scale] : kUnits) {
     if (unit == name) {
       if (MulOverflows(n, scale)) return bad();

@@ -254,7 +254,7 @@ Response Router::Stats(const Request& req) {
   w.Key("commit_conflicts"); w.Int(s.commit_conflicts);
   WriteLatency(w, "commit_latency_ms", s.commit_latency);
   w.Key("checkpoints"); w.Int(s.checkpoints);
-  w.Key("wal_resets"); w.Int(s.wal_resets);
+  WriteLatency(w, "checkpoint_ms", s.checkpoint_latency);
   w.Key("wal_frames"); w.Int(s.wal_frames);
   w.Key("queue_depth"); w.Int(s.queue_depth);
   w.Key("db_bytes"); w.Int(s.db_bytes);

@@ -27,9 +27,9 @@ struct StoreCounters {
   std::atomic<int64_t> requests_committed{0};
   std::atomic<int64_t> commit_conflicts{0};   // busy/snapshot conflicts retried (concurrent mode)
   std::atomic<int64_t> wal_frames{0};         // frames in the WAL after the last commit
-  std::atomic<int64_t> checkpoints{0};        // background (checkpointer thread)
-  std::atomic<int64_t> wal_resets{0};         // checkpoints the writer completed itself
+  std::atomic<int64_t> checkpoints{0};        // PASSIVE checkpoints run by the writer
   LatencyHistogram commit_latency;            // BEGIN..COMMIT of each group
+  LatencyHistogram checkpoint_latency;        // each checkpoint (part of its COMMIT)
 };
 
 }  // namespace cistern

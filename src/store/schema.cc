@@ -55,7 +55,6 @@ Status ConfigureWriter(sql::Db& db) {
   }
   return db.Exec(
       "PRAGMA synchronous=FULL;"
-      "PRAGMA wal_autocheckpoint=0;"
       "PRAGMA journal_size_limit=67108864;"
       "PRAGMA foreign_keys=OFF;"
       "PRAGMA temp_store=MEMORY;"

@@ -13,8 +13,8 @@ namespace cistern {
 // The schema version this build writes and understands.
 inline constexpr int kSchemaVersion = 1;
 
-// Sets the writer connection's pragmas: WAL, synchronous=FULL, no auto-checkpoint (the
-// checkpointer thread does it off the commit path), journal_size_limit.
+// Sets the writer connection's pragmas: WAL, synchronous=FULL, journal_size_limit. (The
+// writer installs its own WAL hook, which replaces SQLite's auto-checkpoint.)
 Status ConfigureWriter(sql::Db& db);
 
 // Sets a reader connection's pragmas (busy timeout; reads never block the writer in WAL).

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include "store/checkpointer.h"
 #include "store/file_lock.h"
 #include "store/schema.h"
 
@@ -42,9 +41,6 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
   auto writer = Writer::Start(std::move(db.value()), options.writer, &store->counters_);
   if (!writer.ok()) return writer.status();
   store->writer_ = std::move(writer.value());
-  auto checkpointer = Checkpointer::Start(options.path, &store->counters_);
-  if (!checkpointer.ok()) return checkpointer.status();
-  store->checkpointer_ = std::move(checkpointer.value());
   spdlog::info("store {} open: node_id={} events={} backlog={} devices={}{}", options.path,
                store->node_id_, store->counters_.events_written.load(),
                store->counters_.backlog.load(), store->counters_.devices_seen.load(),
@@ -97,16 +93,15 @@ StoreStats Store::Stats() const {
   s.requests_committed = counters_.requests_committed.load();
   s.commit_conflicts = counters_.commit_conflicts.load();
   s.checkpoints = counters_.checkpoints.load();
-  s.wal_resets = counters_.wal_resets.load();
   s.wal_frames = counters_.wal_frames.load();
   s.queue_depth = writer_ ? static_cast<int64_t>(writer_->QueueDepth()) : 0;
   s.db_bytes = FileSize(options_.path) + FileSize(options_.path + "-wal");
   s.commit_latency = counters_.commit_latency.Take();
+  s.checkpoint_latency = counters_.checkpoint_latency.Take();
   return s;
 }
 
 void Store::Close() {
-  if (checkpointer_) checkpointer_->Stop();
   if (writer_) writer_->Stop();
   if (lock_) {
     spdlog::info("store {} closed: events={} backlog={}", options_.path,

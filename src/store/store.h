@@ -15,7 +15,6 @@
 
 namespace cistern {
 
-class Checkpointer;
 class FileLock;
 
 enum class WriteMode { kGroup };
@@ -43,11 +42,11 @@ struct StoreStats {
   int64_t requests_committed = 0;
   int64_t commit_conflicts = 0;
   int64_t checkpoints = 0;
-  int64_t wal_resets = 0;
   int64_t wal_frames = 0;
   int64_t queue_depth = 0;
   int64_t db_bytes = 0;  // main file + WAL
   LatencyHistogram::Snapshot commit_latency;
+  LatencyHistogram::Snapshot checkpoint_latency;
 };
 
 class Store {
@@ -87,7 +86,6 @@ class Store {
   StoreCounters counters_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Writer> writer_;
-  std::unique_ptr<Checkpointer> checkpointer_;
 };
 
 }  // namespace cistern

@@ -13,6 +13,9 @@
 //  - Any other error (I/O error, failed fsync, corruption): the file state is unknown, so the
 //    error is sticky: this and every later request fail until the store is reopened.
 //
+// Checkpoints: see OnWalCommit (small PASSIVE checkpoints in the writer, measured to beat a
+// background checkpointer here), plus a TRUNCATE checkpoint at Stop.
+//
 // Thread-safety: Submit and Stop may be called from any thread. The connection, the prepared
 // statements and the device set are touched only by the writer thread.
 #pragma once
@@ -46,8 +49,8 @@ using AppendCallback = std::function<void(const AppendResult&)>;
 struct WriterLimits {
   size_t max_group_requests = 1024;
   size_t max_group_events = 20'000;
-  // WAL size (frames) past which the writer itself completes a checkpoint between groups.
-  int64_t wal_reset_frames = 8192;
+  // WAL size (frames) at which a commit runs a PASSIVE checkpoint (SQLite's default: 1000).
+  int checkpoint_frames = 1000;
 };
 
 class Writer {
@@ -86,7 +89,6 @@ class Writer {
   void Run();
   // Writes one group in one transaction; returns the status every request of it gets.
   Status CommitGroup(std::deque<Request>& group, std::vector<int64_t>* first_ids);
-  void MaybeResetWal();
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
 
   // Constant after construction.

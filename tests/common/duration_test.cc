@@ -20,10 +20,10 @@ TEST(ParseDurationTest, AcceptsEveryUnit) {
     milliseconds want;
   };
   const std::vector<Case> cases = {
-      {"500ms", milliseconds(500)},     {"0ms", milliseconds(0)},
-      {"1s", std::chrono::seconds(1)},  {"30s", std::chrono::seconds(30)},
-      {"5m", std::chrono::minutes(5)},  {"24h", std::chrono::hours(24)},
-      {"0h", milliseconds(0)},          {"1500ms", milliseconds(1500)},
+      {"500ms", milliseconds(500)},      {"0ms", milliseconds(0)},
+      {"1s", std::chrono::seconds(1)},   {"30s", std::chrono::seconds(30)},
+      {"5m", std::chrono::minutes(5)},   {"24h", std::chrono::hours(24)},
+      {"0h", milliseconds(0)},           {"1500ms", milliseconds(1500)},
       {"90m", std::chrono::minutes(90)},
   };
   for (const auto& c : cases) {
@@ -40,8 +40,8 @@ TEST(ParseDurationTest, NoUnitMeansSeconds) {
 }
 
 TEST(ParseDurationTest, RejectsMalformedText) {
-  for (const char* text : {"", "ms", "s", "-1s", "-5", "+1s", "1.5s", " 1s", "1 s", "1s ",
-                           "1x", "1sec", "1S", "1MS", "1d", "abc", "1s1", "0x10s", "1μs"}) {
+  for (const char* text : {"", "ms", "s", "-1s", "-5", "+1s", "1.5s", " 1s", "1 s", "1s ", "1x",
+                           "1sec", "1S", "1MS", "1d", "abc", "1s1", "0x10s", "1μs"}) {
     Result<milliseconds> r = ParseDuration(text);
     ASSERT_FALSE(r.ok()) << "'" << text << "' parsed as " << r.value().count() << "ms";
     EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << text;
@@ -51,8 +51,7 @@ TEST(ParseDurationTest, RejectsMalformedText) {
 TEST(ParseDurationTest, ErrorMessageNamesTheText) {
   Result<milliseconds> r = ParseDuration("7fortnights");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("7fortnights"), std::string::npos)
-      << r.status().message();
+  EXPECT_NE(r.status().message().find("7fortnights"), std::string::npos) << r.status().message();
 }
 
 TEST(ParseDurationTest, LargestRepresentableValueIsAccepted) {
@@ -114,8 +113,8 @@ TEST(ParseSizeTest, AcceptsDocumentedUnits) {
 }
 
 TEST(ParseSizeTest, RejectsMalformedText) {
-  for (const char* text : {"", "B", "KiB", "-1", "-1KiB", "+5", "1.5MiB", " 1MiB", "1 MiB",
-                           "1MiB ", "1kib", "1mb", "1TB", "1TiB", "1Kib", "1bytes", "12x"}) {
+  for (const char* text : {"", "B", "KiB", "-1", "-1KiB", "+5", "1.5MiB", " 1MiB", "1 MiB", "1MiB ",
+                           "1kib", "1mb", "1TB", "1TiB", "1Kib", "1bytes", "12x"}) {
     Result<uint64_t> r = ParseSize(text);
     ASSERT_FALSE(r.ok()) << "'" << text << "' parsed as " << r.value();
     EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << text;
@@ -171,10 +170,10 @@ TEST(FormatDurationTest, ZeroIsFormattedAsSomethingParseable) {
 // FormatDuration is documented as the inverse of ParseDuration: check that for a spread of
 // values that land in every unit, including the boundaries between them.
 TEST(FormatDurationTest, RoundTripsThroughParseDuration) {
-  std::vector<int64_t> values = {0,         1,          999,       1000,      1001,
-                                 59'999,    60'000,     60'001,    61'000,    3'599'999,
-                                 3'600'000, 3'660'000,  3'601'000, 86'400'000,
-                                 std::numeric_limits<int64_t>::max()};
+  std::vector<int64_t> values = {
+      0,         1,         999,       1000,       1001,
+      59'999,    60'000,    60'001,    61'000,     3'599'999,
+      3'600'000, 3'660'000, 3'601'000, 86'400'000, std::numeric_limits<int64_t>::max()};
   for (int64_t v = 1; v < 10'000'000; v = v * 3 + 7) values.push_back(v);
   for (int64_t v : values) {
     std::string text = FormatDuration(milliseconds(v));

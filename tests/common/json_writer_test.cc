@@ -67,8 +67,7 @@ TEST(AppendJsonStringTest, EveryControlCharacterIsEscaped) {
     AppendJsonString(&json, input);
     // JSON forbids raw control characters inside strings.
     for (char ch : json) {
-      EXPECT_GE(static_cast<unsigned char>(ch), 0x20) << "raw control char " << c << " in "
-                                                      << json;
+      EXPECT_GE(static_cast<unsigned char>(ch), 0x20) << "raw control char " << c << " in " << json;
     }
     EXPECT_EQ(RoundTrip(input), input) << "control char " << c;
   }

@@ -74,11 +74,11 @@ TEST(LatencyHistogramTest, SnapshotTracksCountSumAndMax) {
   EXPECT_EQ(s.sum_us, 7u + 300 + 12 + 250'000 + 45 + 3);
   EXPECT_EQ(s.max_us, 250'000u);
   EXPECT_EQ(std::accumulate(s.counts.begin(), s.counts.end(), uint64_t{0}), samples.size());
-  EXPECT_EQ(s.counts[0], 2u);  // 7 and 3 are <= 10
-  EXPECT_EQ(s.counts[1], 1u);  // 12 is in (10, 20]
-  EXPECT_EQ(s.counts[2], 1u);  // 45 is in (20, 50]
-  EXPECT_EQ(s.counts[5], 1u);  // 300 is in (200, 500]
-  EXPECT_EQ(s.counts[13], 1u);  // 250'000 is in (200'000, 500'000]
+  EXPECT_EQ(s.counts[0], 2u);   // 7 and 3 are <= 10
+  EXPECT_EQ(s.counts[1], 1u);   // 12 is in (10, 20]
+  EXPECT_EQ(s.counts[2], 1u);   // 45 is in (20, 50]
+  EXPECT_EQ(s.counts[5], 1u);   // 300 is in (200, 500]
+  EXPECT_EQ(s.counts[14], 1u);  // 250'000 is in (200'000, 500'000]
 }
 
 TEST(LatencyHistogramTest, TakeDoesNotReset) {

@@ -82,8 +82,7 @@ TEST(GunzipTest, TruncatedStreamIsInvalid) {
   for (size_t keep : {gz.size() / 2, gz.size() - 4, gz.size() - 1, size_t{10}, size_t{3}}) {
     std::string out;
     Status s = Gunzip(std::string_view(gz).substr(0, keep), 1 << 20, &out);
-    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << "kept " << keep << ": "
-                                                        << s.message();
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << "kept " << keep << ": " << s.message();
     EXPECT_TRUE(out.empty()) << "kept " << keep;
   }
 }
@@ -130,8 +129,8 @@ TEST(GunzipTest, TrailingGarbageAfterMemberIsInvalid) {
 
 TEST(GunzipTest, OutputExactlyAtLimitIsAccepted) {
   // Sizes around the internal buffer's first size and its growth steps.
-  for (size_t n : {size_t{1}, size_t{4095}, size_t{4096}, size_t{4097}, size_t{100'000},
-                   size_t{1 << 20}}) {
+  for (size_t n :
+       {size_t{1}, size_t{4095}, size_t{4096}, size_t{4097}, size_t{100'000}, size_t{1 << 20}}) {
     const std::string original = Noise(n);
     std::string out;
     Status s = Gunzip(Gzip(original), n, &out);
@@ -174,6 +173,16 @@ TEST(GunzipTest, BombIsStoppedEarly) {
   EXPECT_LT(elapsed, std::chrono::milliseconds(500));
   // The output buffer was never grown to anything near the bomb's size.
   EXPECT_LE(out.capacity(), size_t{4} << 20);
+}
+
+// "Decompression stops there": a bomb whose tail is cut off must still be reported as too
+// large, because the corruption lies past the point where inflating should have stopped.
+TEST(GunzipTest, TruncatedBombIsTooLargeNotInvalid) {
+  const std::string bomb = Gzip(std::string(50 << 20, 'z'), Z_BEST_COMPRESSION);
+  std::string out;
+  Status s = Gunzip(std::string_view(bomb).substr(0, bomb.size() - 100), 1 << 20, &out);
+  EXPECT_EQ(s.code(), Status::Code::kTooLarge) << s.message();
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(GunzipTest, OutIsReplacedNotAppended) {
