@@ -1,8 +1,8 @@
 #include "app/config.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
 #include <iostream>
@@ -44,8 +44,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   std::string header_timeout = "30s", body_timeout = "30s", shutdown_grace = "10s";
   int64_t max_backlog = c.store.max_backlog;
   // The writer thread wants a core of its own: io threads take the rest (at least one).
-  int io_threads = static_cast<int>(
-      std::clamp(std::thread::hardware_concurrency(), 2u, 9u) - 1);
+  int io_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 2u, 9u) - 1);
   size_t max_events = c.router.parse.max_events;
   size_t max_connections = c.server.max_connections;
 

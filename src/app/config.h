@@ -18,7 +18,7 @@ struct Config {
   StoreOptions store;
   RouterOptions router;
   ServerOptions server;
-  std::string ready_file;   // written with host:port once listening ("" = none)
+  std::string ready_file;  // written with host:port once listening ("" = none)
   std::string log_level = "info";
 };
 
@@ -32,7 +32,7 @@ struct ParsedArgs {
 // kExit with code 2; --help prints the help and returns kExit with code 0.
 ParsedArgs ParseArgs(int argc, char** argv);
 
-// "127.0.0.1:8080", "[::1]:8080", ":8080" (all interfaces... no: 127.0.0.1) -> host, port.
+// "127.0.0.1:8080", "[::1]:8080" -> host, port; ":8080" (empty host) = every interface.
 Status ParseAddr(const std::string& text, std::string* host, uint16_t* port);
 
 }  // namespace cistern

@@ -1,8 +1,8 @@
 // cistern: wiring, signals and ordered shutdown. Everything else lives in the layers.
-#include <boost/asio/signal_set.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -54,13 +54,12 @@ int main(int argc, char** argv) {
     (*store)->Close();
     return 1;
   }
-  std::string bound = endpoint->address().is_v6()
-                          ? fmt::format("[{}]:{}", endpoint->address().to_string(),
-                                        endpoint->port())
-                          : fmt::format("{}:{}", endpoint->address().to_string(),
-                                        endpoint->port());
-  spdlog::info("listening on http://{} (db={}, mode=group, io-threads={}, max-backlog={})",
-               bound, config.store.path, config.server.io_threads, config.store.max_backlog);
+  std::string bound =
+      endpoint->address().is_v6()
+          ? fmt::format("[{}]:{}", endpoint->address().to_string(), endpoint->port())
+          : fmt::format("{}:{}", endpoint->address().to_string(), endpoint->port());
+  spdlog::info("listening on http://{} (db={}, mode=group, io-threads={}, max-backlog={})", bound,
+               config.store.path, config.server.io_threads, config.store.max_backlog);
   if (!config.ready_file.empty() && !WriteReadyFile(config.ready_file, bound)) {
     spdlog::error("cannot write --ready-file {}", config.ready_file);
   }

@@ -30,11 +30,16 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   };
   if (!SplitNumber(text, &n, &unit)) return bad();
   uint64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s" || unit.empty()) scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else return bad();
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s" || unit.empty())
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else
+    return bad();
   if (MulOverflows(n, scale) || n * scale > uint64_t{std::numeric_limits<int64_t>::max()}) {
     return bad();
   }
@@ -50,8 +55,8 @@ Result<uint64_t> ParseSize(std::string_view text) {
   };
   if (!SplitNumber(text, &n, &unit)) return bad();
   static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"", 1},           {"B", 1},           {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
-      {"GiB", 1ull << 30}, {"KB", 1000},     {"MB", 1000'000},    {"GB", 1000'000'000}};
+      {"", 1},      {"B", 1},         {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"KB", 1000}, {"MB", 1000'000}, {"GB", 1000'000'000}};
   for (const auto& [name, scale] : kUnits) {
     if (unit == name) {
       if (MulOverflows(n, scale)) return bad();

@@ -17,17 +17,45 @@ void AppendJsonString(std::string* out, std::string_view s);
 //   JsonWriter w; w.BeginObject(); w.Key("a"); w.Int(1); w.EndObject(); w.str();
 class JsonWriter {
  public:
-  void BeginObject() { Sep(); out_ += '{'; first_ = true; }
-  void EndObject() { out_ += '}'; first_ = false; }
-  void BeginArray() { Sep(); out_ += '['; first_ = true; }
-  void EndArray() { out_ += ']'; first_ = false; }
-  void Key(std::string_view k) { Sep(); AppendJsonString(&out_, k); out_ += ':'; first_ = true; }
+  void BeginObject() {
+    Sep();
+    out_ += '{';
+    first_ = true;
+  }
+  void EndObject() {
+    out_ += '}';
+    first_ = false;
+  }
+  void BeginArray() {
+    Sep();
+    out_ += '[';
+    first_ = true;
+  }
+  void EndArray() {
+    out_ += ']';
+    first_ = false;
+  }
+  void Key(std::string_view k) {
+    Sep();
+    AppendJsonString(&out_, k);
+    out_ += ':';
+    first_ = true;
+  }
   void Int(int64_t v);
   void Uint(uint64_t v);
   void Double(double v);
-  void Bool(bool v) { Sep(); out_ += v ? "true" : "false"; }
-  void Null() { Sep(); out_ += "null"; }
-  void String(std::string_view s) { Sep(); AppendJsonString(&out_, s); }
+  void Bool(bool v) {
+    Sep();
+    out_ += v ? "true" : "false";
+  }
+  void Null() {
+    Sep();
+    out_ += "null";
+  }
+  void String(std::string_view s) {
+    Sep();
+    AppendJsonString(&out_, s);
+  }
 
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }

@@ -7,10 +7,12 @@ namespace cistern {
 
 const std::array<uint64_t, LatencyHistogram::kBuckets>& LatencyHistogram::UpperBoundsUs() {
   static const std::array<uint64_t, kBuckets> kBounds = {
-      10,      20,      50,      100,     200,      500,      1'000,    2'000,
-      5'000,   10'000,  20'000,  50'000,  100'000,  200'000,  500'000,  1'000'000,
-      2'000'000, 5'000'000, 10'000'000, 20'000'000, 30'000'000, 45'000'000, 60'000'000,
-      std::numeric_limits<uint64_t>::max()};
+      10,         20,         50,         100,
+      200,        500,        1'000,      2'000,
+      5'000,      10'000,     20'000,     50'000,
+      100'000,    200'000,    500'000,    1'000'000,
+      2'000'000,  5'000'000,  10'000'000, 20'000'000,
+      30'000'000, 45'000'000, 60'000'000, std::numeric_limits<uint64_t>::max()};
   return kBounds;
 }
 

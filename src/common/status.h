@@ -16,15 +16,15 @@ class Status {
  public:
   enum class Code {
     kOk,
-    kInvalidArgument,   // bad input from a client: 400, nothing stored
-    kTooLarge,          // body / batch over a limit: 413
-    kUnsupported,       // e.g. unknown Content-Encoding: 415
-    kBufferFull,        // backpressure: 503 + Retry-After
-    kDiskFull,          // SQLITE_FULL: transaction rolled back cleanly, 507, retry later
-    kIoError,           // file state unknown: sticky until the store is reopened, 500
-    kBusy,              // lock held by someone else
-    kUnavailable,       // shutting down, or a peer is unreachable (retryable)
-    kInternal,          // a bug or an unexpected library failure
+    kInvalidArgument,  // bad input from a client: 400, nothing stored
+    kTooLarge,         // body / batch over a limit: 413
+    kUnsupported,      // e.g. unknown Content-Encoding: 415
+    kBufferFull,       // backpressure: 503 + Retry-After
+    kDiskFull,         // SQLITE_FULL: transaction rolled back cleanly, 507, retry later
+    kIoError,          // file state unknown: sticky until the store is reopened, 500
+    kBusy,             // lock held by someone else
+    kUnavailable,      // shutting down, or a peer is unreachable (retryable)
+    kInternal,         // a bug or an unexpected library failure
   };
 
   Status() = default;  // ok
@@ -54,7 +54,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result needs a value or an error");
   }

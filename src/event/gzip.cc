@@ -55,8 +55,8 @@ Status Gunzip(std::string_view in, size_t max_output, std::string* out) {
   }
   if (produced > max_output) {
     out->clear();
-    return Status::TooLarge("decompressed body is over the limit of " +
-                            std::to_string(max_output) + " bytes");
+    return Status::TooLarge("decompressed body is over the limit of " + std::to_string(max_output) +
+                            " bytes");
   }
   out->resize(produced);
   return Status::Ok();

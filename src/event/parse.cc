@@ -174,9 +174,9 @@ Status ParseNdjson(simdjson::padded_string_view body, const ParseLimits& limits,
 
 }  // namespace
 
-Status ParseEvents(simdjson::padded_string_view body, BodyFormat format,
-                   const ParseLimits& limits, int64_t now_ms, simdjson::dom::parser& parser,
-                   EventBatch* out, int64_t* error_index) {
+Status ParseEvents(simdjson::padded_string_view body, BodyFormat format, const ParseLimits& limits,
+                   int64_t now_ms, simdjson::dom::parser& parser, EventBatch* out,
+                   int64_t* error_index) {
   out->Clear();
   *error_index = -1;
   Status s = format == BodyFormat::kNdjson

@@ -14,9 +14,9 @@
 //    request holds more than limits.max_events events.
 #pragma once
 
-#include <cstdint>
-
 #include <simdjson.h>
+
+#include <cstdint>
 
 #include "common/status.h"
 #include "event/event.h"
@@ -33,8 +33,8 @@ struct ParseLimits {
 
 // REQUIRES: body is padded (simdjson::SIMDJSON_PADDING readable bytes past its end).
 // `parser` is scratch space, reused across calls by the same thread.
-Status ParseEvents(simdjson::padded_string_view body, BodyFormat format,
-                   const ParseLimits& limits, int64_t now_ms, simdjson::dom::parser& parser,
-                   EventBatch* out, int64_t* error_index);
+Status ParseEvents(simdjson::padded_string_view body, BodyFormat format, const ParseLimits& limits,
+                   int64_t now_ms, simdjson::dom::parser& parser, EventBatch* out,
+                   int64_t* error_index);
 
 }  // namespace cistern

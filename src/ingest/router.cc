@@ -1,7 +1,6 @@
 #include "ingest/router.h"
 
 #include <boost/beast/core/string.hpp>
-
 #include <chrono>
 #include <string_view>
 
@@ -30,16 +29,23 @@ bool MediaTypeIs(std::string_view header, std::string_view type) {
 
 http::status ToHttp(const Status& s) {
   switch (s.code()) {
-    case Status::Code::kOk: return http::status::ok;
-    case Status::Code::kInvalidArgument: return http::status::bad_request;
-    case Status::Code::kTooLarge: return http::status::payload_too_large;
-    case Status::Code::kUnsupported: return http::status::unsupported_media_type;
+    case Status::Code::kOk:
+      return http::status::ok;
+    case Status::Code::kInvalidArgument:
+      return http::status::bad_request;
+    case Status::Code::kTooLarge:
+      return http::status::payload_too_large;
+    case Status::Code::kUnsupported:
+      return http::status::unsupported_media_type;
     case Status::Code::kBufferFull:
     case Status::Code::kBusy:
-    case Status::Code::kUnavailable: return http::status::service_unavailable;
-    case Status::Code::kDiskFull: return http::status::insufficient_storage;
+    case Status::Code::kUnavailable:
+      return http::status::service_unavailable;
+    case Status::Code::kDiskFull:
+      return http::status::insufficient_storage;
     case Status::Code::kIoError:
-    case Status::Code::kInternal: return http::status::internal_server_error;
+    case Status::Code::kInternal:
+      return http::status::internal_server_error;
   }
   return http::status::internal_server_error;
 }
@@ -53,11 +59,16 @@ std::string_view Path(const Request& req) {
 void WriteLatency(JsonWriter& w, std::string_view key, const LatencyHistogram::Snapshot& s) {
   w.Key(key);
   w.BeginObject();
-  w.Key("count"); w.Uint(s.count);
-  w.Key("p50"); w.Double(s.QuantileUs(0.50) / 1000.0);
-  w.Key("p99"); w.Double(s.QuantileUs(0.99) / 1000.0);
-  w.Key("max"); w.Double(s.max_us / 1000.0);
-  w.Key("mean"); w.Double(s.count ? static_cast<double>(s.sum_us) / s.count / 1000.0 : 0.0);
+  w.Key("count");
+  w.Uint(s.count);
+  w.Key("p50");
+  w.Double(s.QuantileUs(0.50) / 1000.0);
+  w.Key("p99");
+  w.Double(s.QuantileUs(0.99) / 1000.0);
+  w.Key("max");
+  w.Double(s.max_us / 1000.0);
+  w.Key("mean");
+  w.Double(s.count ? static_cast<double>(s.sum_us) / s.count / 1000.0 : 0.0);
   w.EndObject();
 }
 
@@ -68,14 +79,22 @@ Router::Router(std::shared_ptr<Store> store, RouterOptions options)
 
 void Router::Count(http::status status) {
   auto code = static_cast<unsigned>(status);
-  if (code < 300) counters_.status_2xx.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 400) counters_.status_400.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 404 || code == 405) counters_.status_404_405.fetch_add(1);
-  else if (code == 413) counters_.status_413.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 415) counters_.status_415.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 503) counters_.status_503.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 507) counters_.status_507.fetch_add(1, std::memory_order_relaxed);
-  else counters_.status_5xx_other.fetch_add(1, std::memory_order_relaxed);
+  if (code < 300)
+    counters_.status_2xx.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 400)
+    counters_.status_400.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 404 || code == 405)
+    counters_.status_404_405.fetch_add(1);
+  else if (code == 413)
+    counters_.status_413.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 415)
+    counters_.status_415.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 503)
+    counters_.status_503.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 507)
+    counters_.status_507.fetch_add(1, std::memory_order_relaxed);
+  else
+    counters_.status_5xx_other.fetch_add(1, std::memory_order_relaxed);
 }
 
 Response Router::Json(http::status status, std::string body, unsigned version, bool keep_alive) {
@@ -126,9 +145,9 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
   std::string_view path = Path(req);
   const auto method = req.method();
   auto wrong_method = [&](const char* allow) {
-    Response res = Error(http::status::method_not_allowed,
-                         std::string("method not allowed; use ") + allow, req.version(),
-                         req.keep_alive());
+    Response res =
+        Error(http::status::method_not_allowed, std::string("method not allowed; use ") + allow,
+              req.version(), req.keep_alive());
     res.set(http::field::allow, allow);
     done(std::move(res));
   };
@@ -162,15 +181,14 @@ void Router::PostEvents(Request&& req, const Post& post, Done done) {
     }
     body.swap(decoded);
   } else if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
-    return done(StatusError(
-        Status::Unsupported("unsupported Content-Encoding '" + std::string(encoding) +
-                            "' (use gzip or none)"),
-        -1, version, keep_alive));
+    return done(StatusError(Status::Unsupported("unsupported Content-Encoding '" +
+                                                std::string(encoding) + "' (use gzip or none)"),
+                            -1, version, keep_alive));
   }
-  BodyFormat format = MediaTypeIs(std::string_view(req[http::field::content_type]),
-                                  "application/x-ndjson")
-                          ? BodyFormat::kNdjson
-                          : BodyFormat::kJson;
+  BodyFormat format =
+      MediaTypeIs(std::string_view(req[http::field::content_type]), "application/x-ndjson")
+          ? BodyFormat::kNdjson
+          : BodyFormat::kJson;
 
   // simdjson reads up to SIMDJSON_PADDING bytes past the end: make them ours.
   const size_t size = body.size();
@@ -187,8 +205,8 @@ void Router::PostEvents(Request&& req, const Post& post, Done done) {
   }
 
   const size_t n = batch.size();
-  store_->Append(std::move(batch), [this, post, done = std::move(done), version, keep_alive,
-                                    start, n](const AppendResult& r) {
+  store_->Append(std::move(batch), [this, post, done = std::move(done), version, keep_alive, start,
+                                    n](const AppendResult& r) {
     // Runs on the writer thread: hand the result to the connection and return at once.
     post([this, done, r, version, keep_alive, start, n] {
       Response res;
@@ -208,10 +226,10 @@ void Router::PostEvents(Request&& req, const Post& post, Done done) {
       } else {
         res = StatusError(r.status, -1, version, keep_alive);
       }
-      counters_.post_latency.Record(static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(
-              std::chrono::steady_clock::now() - start)
-              .count()));
+      counters_.post_latency.Record(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::steady_clock::now() - start)
+                                    .count()));
       done(std::move(res));
     });
   });
@@ -223,10 +241,14 @@ Response Router::Healthz(const Request& req) {
   bool ok = backlog_ok;
   JsonWriter w;
   w.BeginObject();
-  w.Key("ok"); w.Bool(ok);
-  w.Key("uploader"); w.String("not configured");
-  w.Key("backlog"); w.Int(s.backlog);
-  w.Key("backlog_ok"); w.Bool(backlog_ok);
+  w.Key("ok");
+  w.Bool(ok);
+  w.Key("uploader");
+  w.String("not configured");
+  w.Key("backlog");
+  w.Int(s.backlog);
+  w.Key("backlog_ok");
+  w.Bool(backlog_ok);
   w.EndObject();
   return Json(ok ? http::status::ok : http::status::service_unavailable, w.Take(), req.version(),
               req.keep_alive());
@@ -238,50 +260,77 @@ Response Router::Stats(const Request& req) {
   w.BeginObject();
   w.Key("store");
   w.BeginObject();
-  w.Key("mode"); w.String(s.mode);
-  w.Key("indexed"); w.Bool(s.indexed);
-  w.Key("node_id"); w.String(s.node_id);
-  w.Key("path"); w.String(s.path);
-  w.Key("events_written"); w.Int(s.events_written);
-  w.Key("events_written_session"); w.Int(s.events_written_session);
-  w.Key("backlog"); w.Int(s.backlog);
-  w.Key("max_backlog"); w.Int(s.max_backlog);
-  w.Key("devices_seen"); w.Int(s.devices_seen);
-  w.Key("commits"); w.Int(s.commits);
-  w.Key("commit_failures"); w.Int(s.commit_failures);
+  w.Key("mode");
+  w.String(s.mode);
+  w.Key("indexed");
+  w.Bool(s.indexed);
+  w.Key("node_id");
+  w.String(s.node_id);
+  w.Key("path");
+  w.String(s.path);
+  w.Key("events_written");
+  w.Int(s.events_written);
+  w.Key("events_written_session");
+  w.Int(s.events_written_session);
+  w.Key("backlog");
+  w.Int(s.backlog);
+  w.Key("max_backlog");
+  w.Int(s.max_backlog);
+  w.Key("devices_seen");
+  w.Int(s.devices_seen);
+  w.Key("commits");
+  w.Int(s.commits);
+  w.Key("commit_failures");
+  w.Int(s.commit_failures);
   w.Key("requests_per_commit");
   w.Double(s.commits ? static_cast<double>(s.requests_committed) / s.commits : 0.0);
-  w.Key("commit_conflicts"); w.Int(s.commit_conflicts);
+  w.Key("commit_conflicts");
+  w.Int(s.commit_conflicts);
   WriteLatency(w, "commit_latency_ms", s.commit_latency);
-  w.Key("checkpoints"); w.Int(s.checkpoints);
+  w.Key("checkpoints");
+  w.Int(s.checkpoints);
   WriteLatency(w, "checkpoint_ms", s.checkpoint_latency);
-  w.Key("wal_frames"); w.Int(s.wal_frames);
-  w.Key("queue_depth"); w.Int(s.queue_depth);
-  w.Key("db_bytes"); w.Int(s.db_bytes);
+  w.Key("wal_frames");
+  w.Int(s.wal_frames);
+  w.Key("queue_depth");
+  w.Int(s.queue_depth);
+  w.Key("db_bytes");
+  w.Int(s.db_bytes);
   w.EndObject();
 
   const HttpCounters& c = counters_;
   w.Key("http");
   w.BeginObject();
-  w.Key("requests"); w.Int(c.requests.load());
-  w.Key("events_accepted"); w.Int(c.events_accepted.load());
+  w.Key("requests");
+  w.Int(c.requests.load());
+  w.Key("events_accepted");
+  w.Int(c.events_accepted.load());
   w.Key("responses");
   w.BeginObject();
-  w.Key("2xx"); w.Int(c.status_2xx.load());
-  w.Key("400"); w.Int(c.status_400.load());
-  w.Key("404_405"); w.Int(c.status_404_405.load());
-  w.Key("413"); w.Int(c.status_413.load());
-  w.Key("415"); w.Int(c.status_415.load());
-  w.Key("503"); w.Int(c.status_503.load());
-  w.Key("507"); w.Int(c.status_507.load());
-  w.Key("5xx_other"); w.Int(c.status_5xx_other.load());
+  w.Key("2xx");
+  w.Int(c.status_2xx.load());
+  w.Key("400");
+  w.Int(c.status_400.load());
+  w.Key("404_405");
+  w.Int(c.status_404_405.load());
+  w.Key("413");
+  w.Int(c.status_413.load());
+  w.Key("415");
+  w.Int(c.status_415.load());
+  w.Key("503");
+  w.Int(c.status_503.load());
+  w.Key("507");
+  w.Int(c.status_507.load());
+  w.Key("5xx_other");
+  w.Int(c.status_5xx_other.load());
   w.EndObject();
   WriteLatency(w, "post_latency_ms", c.post_latency.Take());
   w.EndObject();
 
   w.Key("uploader");
   w.BeginObject();
-  w.Key("configured"); w.Bool(false);
+  w.Key("configured");
+  w.Bool(false);
   w.EndObject();
   w.EndObject();
   return Json(http::status::ok, w.Take(), req.version(), req.keep_alive());

@@ -56,8 +56,7 @@ class Router {
 
   // Builds the error answer for failures caught before a request reached the router (e.g.
   // the session's body limit). Counts it like any other answer.
-  Response Error(http::status status, std::string_view message, unsigned version,
-                 bool keep_alive);
+  Response Error(http::status status, std::string_view message, unsigned version, bool keep_alive);
 
   HttpCounters& counters() { return counters_; }
 

@@ -1,16 +1,16 @@
 #include "ingest/server.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
 #include <thread>
+#include <vector>
 
 #include "common/thread_name.h"
-#include <vector>
 
 namespace cistern {
 
@@ -33,8 +33,8 @@ Result<tcp::endpoint> Server::Listen() {
   if (ec) return Status::InvalidArgument("invalid listen address '" + options_.host + "'");
   tcp::endpoint endpoint(address, options_.port);
   auto fail = [&](const char* what) {
-    return Status::Unavailable(fmt::format("cannot {} {}:{}: {}", what, options_.host,
-                                           options_.port, ec.message()));
+    return Status::Unavailable(
+        fmt::format("cannot {} {}:{}: {}", what, options_.host, options_.port, ec.message()));
   };
   acceptor_.open(endpoint.protocol(), ec);
   if (ec) return fail("open");
@@ -54,8 +54,8 @@ void Server::DoSweep() {
   // Deadline resolution: a quarter of the shortest timeout, within [20ms, 250ms].
   auto shortest = std::min({options_.session.header_timeout, options_.session.body_timeout,
                             options_.session.write_timeout});
-  auto period = std::clamp(shortest / 4, std::chrono::milliseconds(20),
-                           std::chrono::milliseconds(250));
+  auto period =
+      std::clamp(shortest / 4, std::chrono::milliseconds(20), std::chrono::milliseconds(250));
   sweep_timer_.expires_after(period);
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;  // cancelled: shutting down

@@ -5,11 +5,10 @@
 // context()).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <atomic>
 #include <memory>
 #include <string>
 

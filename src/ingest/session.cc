@@ -115,8 +115,8 @@ void Session::OnReadError(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     return DoWrite(router_.Error(
         http::status::payload_too_large,
-        "body is over the limit of " + std::to_string(limits_.max_body_bytes) + " bytes",
-        version, false));
+        "body is over the limit of " + std::to_string(limits_.max_body_bytes) + " bytes", version,
+        false));
   }
   if (ec == http::error::header_limit) {
     return DoWrite(router_.Error(http::status::request_header_fields_too_large,

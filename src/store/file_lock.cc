@@ -1,13 +1,12 @@
 #include "store/file_lock.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace cistern {
 
@@ -25,8 +24,8 @@ Result<std::unique_ptr<FileLock>> FileLock::Acquire(const std::string& lock_path
     std::string holder = n > 0 ? fmt::format(" by pid {}", std::string(buf, n)) : "";
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     if (err == EWOULDBLOCK) {
-      return Status::Busy(fmt::format(
-          "database is in use by another cistern: lock {} is held{}", lock_path, holder));
+      return Status::Busy(fmt::format("database is in use by another cistern: lock {} is held{}",
+                                      lock_path, holder));
     }
     return Status::IoError(fmt::format("cannot lock {}: {}", lock_path, std::strerror(err)));
   }

@@ -73,9 +73,9 @@ Status Migrate(sql::Db& db, bool indexed) {
   constexpr int kKnown = static_cast<int>(std::size(kMigrations));
   static_assert(kKnown == kSchemaVersion);
   if (*version > kKnown) {
-    return Status::IoError(fmt::format(
-        "database schema version {} is newer than this cistern understands ({})", *version,
-        kKnown));
+    return Status::IoError(
+        fmt::format("database schema version {} is newer than this cistern understands ({})",
+                    *version, kKnown));
   }
   if (*version == 0) {
     // A fresh file, or someone else's SQLite file: refuse the latter rather than mix tables.
@@ -126,8 +126,8 @@ Status Migrate(sql::Db& db, bool indexed) {
 }
 
 Result<bool> HasDeviceIndex(sql::Db& db) {
-  auto n = db.QueryInt(
-      "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='events_device'");
+  auto n =
+      db.QueryInt("SELECT count(*) FROM sqlite_master WHERE type='index' AND name='events_device'");
   if (!n.ok()) return n.status();
   return *n > 0;
 }

@@ -27,9 +27,9 @@ Status MapError(int rc, sqlite3* db, std::string_view what) {
 
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path, Mode mode) {
   sqlite3* raw = nullptr;
-  int flags = SQLITE_OPEN_NOMUTEX | (mode == Mode::kReadOnly
-                                         ? SQLITE_OPEN_READONLY
-                                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags =
+      SQLITE_OPEN_NOMUTEX |
+      (mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status s = MapError(rc, raw, "open " + path);

@@ -21,8 +21,8 @@ enum class WriteMode { kGroup };
 
 struct StoreOptions {
   std::string path = "events.db";
-  bool indexed = false;      // create events(device_id) index
-  int64_t max_backlog = 50'000;  // 0 = unlimited
+  bool indexed = false;                 // create events(device_id) index
+  int64_t max_backlog = 50'000;         // 0 = unlimited
   size_t max_queued_requests = 65'536;  // requests waiting for the writer
   WriterLimits writer;
 };

@@ -165,8 +165,8 @@ Status Writer::CommitGroup(std::deque<Request>& group, std::vector<int64_t>* fir
                           SQLITE_STATIC);
         sqlite3_bind_text(ins, 3, e.kind.data(), static_cast<int>(e.kind.size()), SQLITE_STATIC);
         if (e.has_payload) {
-          sqlite3_bind_text(ins, 4, e.payload_json.data(),
-                            static_cast<int>(e.payload_json.size()), SQLITE_STATIC);
+          sqlite3_bind_text(ins, 4, e.payload_json.data(), static_cast<int>(e.payload_json.size()),
+                            SQLITE_STATIC);
         } else {
           sqlite3_bind_null(ins, 4);
         }
@@ -192,16 +192,16 @@ Status Writer::CommitGroup(std::deque<Request>& group, std::vector<int64_t>* fir
     } else if (s.code() == Status::Code::kBusy) {
       s = Status::Unavailable(s.message());
     } else {
-      sticky_error_ = Status::IoError("store failed and refuses writes until restart: " +
-                                      s.message());
+      sticky_error_ =
+          Status::IoError("store failed and refuses writes until restart: " + s.message());
       spdlog::error("{}", sticky_error_.message());
     }
     return fail(s);
   }
 
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count();
+  auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   counters_->commit_latency.Record(static_cast<uint64_t>(micros));
   next_id_ = id;
   for (const Request& r : group) {
@@ -219,7 +219,6 @@ Status Writer::CommitGroup(std::deque<Request>& group, std::vector<int64_t>* fir
   return Status::Ok();
 }
 
-
 void Writer::Stop() {
   {
     std::lock_guard lock(mu_);
@@ -233,11 +232,12 @@ void Writer::Stop() {
     // mark, then fold the WAL into the main file so a stopped collector leaves one
     // self-contained file behind.
     if (sticky_error_.ok()) {
-      if (Status s = SaveHighWater(); !s.ok()) spdlog::warn("saving id_high_water: {}", s.message());
+      if (Status s = SaveHighWater(); !s.ok())
+        spdlog::warn("saving id_high_water: {}", s.message());
     }
     int log = 0, ckpt = 0;
-    int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log,
-                                       &ckpt);
+    int rc =
+        sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &ckpt);
     if (rc != SQLITE_OK) spdlog::warn("final checkpoint: {}", sqlite3_errmsg(db_->handle()));
     insert_.reset();
     db_.reset();

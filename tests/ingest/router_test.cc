@@ -98,7 +98,8 @@ TEST_F(RouterTest, IdentityEncodingIsAccepted) {
 
 TEST_F(RouterTest, BufferFullAnswersCarryRetryAfterAndTheBacklog) {
   std::string batch = "[";
-  for (int i = 0; i < 100; ++i) batch += std::string(i ? "," : "") + R"({"device_id":"a","kind":"t"})";
+  for (int i = 0; i < 100; ++i)
+    batch += std::string(i ? "," : "") + R"({"device_id":"a","kind":"t"})";
   ASSERT_EQ(Send(http::verb::post, "/events", batch + "]").result(), http::status::ok);
   Response r = Send(http::verb::post, "/events", R"({"device_id":"a","kind":"t"})");
   EXPECT_EQ(r.result(), http::status::service_unavailable);

@@ -26,8 +26,9 @@ TEST_F(ApiTest, SingleEventIsStoredAndItsIdReturned) {
   EXPECT_EQ(JsonInt(r.body, "/accepted"), 1);
   auto ids = ParseIds(r.body);
   ASSERT_EQ(ids.size(), 1u);
-  auto rows = QueryRows(db(), "SELECT id, device_id, kind, payload_json, ts, uploaded_at "
-                              "FROM events");
+  auto rows = QueryRows(db(),
+                        "SELECT id, device_id, kind, payload_json, ts, uploaded_at "
+                        "FROM events");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0][0], std::to_string(ids[0]));
   EXPECT_EQ(rows[0][1], "sensor-001");
@@ -135,8 +136,8 @@ TEST_F(ApiTest, OversizedPayloadIs400NamingTheIndex) {
 
 TEST_F(ApiTest, OversizedBodyIs413AndStoresNothing) {
   Start({"--max-body-bytes", "4KiB"});
-  std::string body = R"({"device_id":"a","kind":"t","payload":")" + std::string(8000, 'y') +
-                     R"("})";
+  std::string body =
+      R"({"device_id":"a","kind":"t","payload":")" + std::string(8000, 'y') + R"("})";
   auto r = client_->Post("/events", body);
   EXPECT_EQ(r.status, 413) << r.error;
   EXPECT_NE(r.body.find("limit"), std::string::npos) << r.body;
@@ -149,7 +150,8 @@ TEST_F(ApiTest, OversizedBodyIs413AndStoresNothing) {
 TEST_F(ApiTest, TooManyEventsIs413) {
   Start({"--max-batch-events", "10"});
   std::string body = "[";
-  for (int i = 0; i < 11; ++i) body += std::string(i ? "," : "") + R"({"device_id":"a","kind":"t"})";
+  for (int i = 0; i < 11; ++i)
+    body += std::string(i ? "," : "") + R"({"device_id":"a","kind":"t"})";
   body += "]";
   auto r = client_->Post("/events", body);
   EXPECT_EQ(r.status, 413);
@@ -223,9 +225,10 @@ TEST_F(ApiTest, UnknownRouteIs404AndWrongMethodIs405) {
 
 TEST_F(ApiTest, HealthzAndStatsReportTheStore) {
   Start({"--max-backlog", "100"});
-  ASSERT_EQ(client_->Post("/events", R"([{"device_id":"a","kind":"t"},)"
-                                     R"({"device_id":"b","kind":"t"},)"
-                                     R"({"device_id":"a","kind":"t"}])")
+  ASSERT_EQ(client_
+                ->Post("/events", R"([{"device_id":"a","kind":"t"},)"
+                                  R"({"device_id":"b","kind":"t"},)"
+                                  R"({"device_id":"a","kind":"t"}])")
                 .status,
             200);
   auto h = client_->Get("/healthz");
@@ -246,7 +249,8 @@ TEST_F(ApiTest, HealthzAndStatsReportTheStore) {
 
 TEST_F(ApiTest, MalformedHttpIs400AndTheConnectionCloses) {
   Start();
-  std::string got = RawExchange(server_->port(), "POST /events HTTP/1.1\r\nContent-Length: x\r\n\r\n");
+  std::string got =
+      RawExchange(server_->port(), "POST /events HTTP/1.1\r\nContent-Length: x\r\n\r\n");
   EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got;
   EXPECT_EQ(Rows(), 0);
 }

@@ -33,7 +33,8 @@ TEST_F(ConcurrencyTest, SixtyFourKeepAliveClientsLoseNothing) {
                           std::to_string(i) + R"(,"note":"a \"quoted\" note"}})";
         HttpResult r;
         if (i % 11 == 0) {
-          r = c.Post("/events", one + "\n" + one + "\n", {{"Content-Type", "application/x-ndjson"}});
+          r = c.Post("/events", one + "\n" + one + "\n",
+                     {{"Content-Type", "application/x-ndjson"}});
         } else if (i % 5 == 0) {
           std::string batch = "[";
           for (int k = 0; k < 7; ++k) batch += (k ? "," : "") + one;
@@ -44,7 +45,8 @@ TEST_F(ConcurrencyTest, SixtyFourKeepAliveClientsLoseNothing) {
         if (r.status != 200) {
           failures++;
           std::lock_guard lock(mu);
-          if (first_failure.empty()) first_failure = std::to_string(r.status) + " " + r.body + r.error;
+          if (first_failure.empty())
+            first_failure = std::to_string(r.status) + " " + r.body + r.error;
           continue;
         }
         auto ids = ParseIds(r.body);
@@ -61,7 +63,8 @@ TEST_F(ConcurrencyTest, SixtyFourKeepAliveClientsLoseNothing) {
   std::set<int64_t> unique(acked.begin(), acked.end());
   EXPECT_EQ(unique.size(), acked.size()) << "an id was handed out twice";
   std::set<int64_t> on_disk;
-  for (const auto& row : QueryRows(db(), "SELECT id FROM events")) on_disk.insert(std::stoll(row[0]));
+  for (const auto& row : QueryRows(db(), "SELECT id FROM events"))
+    on_disk.insert(std::stoll(row[0]));
   EXPECT_EQ(on_disk, unique);
   auto stats = client_->Get("/stats");
   EXPECT_EQ(JsonInt(stats.body, "/store/events_written"), static_cast<int64_t>(acked.size()));

@@ -5,7 +5,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-
 #include <thread>
 
 #include "support/server_fixture.h"
@@ -21,7 +20,7 @@ class LimitsTest : public ServerTest {
   // Connects, sends `prefix`, then waits (up to `give_up`) for the server to close the
   // connection. Returns how long that took, or give_up if it never did.
   std::chrono::milliseconds TimeUntilClosed(const std::string& prefix,
-                                           std::chrono::milliseconds give_up) {
+                                            std::chrono::milliseconds give_up) {
     asio::io_context ioc;
     tcp::socket s(ioc);
     s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
@@ -44,7 +43,8 @@ class LimitsTest : public ServerTest {
 TEST_F(LimitsTest, StalledHeaderIsCutOff) {
   Start({"--header-timeout", "300ms"});
   auto took = TimeUntilClosed("POST /events HTTP/1.1\r\nHost: x\r\n", std::chrono::seconds(10));
-  EXPECT_LT(took, std::chrono::seconds(10)) << "a client that never finished its header kept the connection";
+  EXPECT_LT(took, std::chrono::seconds(10))
+      << "a client that never finished its header kept the connection";
   EXPECT_EQ(Rows(), 0);
 }
 

@@ -65,7 +65,8 @@ TEST_F(LockTest, BadFlagIsOneLineAndExitCode2) {
 
 TEST_F(LockTest, NotACisternDatabaseIsRefusedUntouched) {
   std::string other = dir_.File("other.db");
-  RunShell("sqlite3 '" + other + "' 'CREATE TABLE accounts(id INTEGER); INSERT INTO accounts VALUES(1)'");
+  RunShell("sqlite3 '" + other +
+           "' 'CREATE TABLE accounts(id INTEGER); INSERT INTO accounts VALUES(1)'");
   RunResult r = RunCistern({"--db", other, "--addr", "127.0.0.1:0"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("not Cistern's"), std::string::npos) << r.output;

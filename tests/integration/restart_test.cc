@@ -21,13 +21,14 @@ class RestartTest : public ServerTest {
     std::vector<int64_t> acked;
     for (int i = 0; i < n; ++i) {
       auto r = client_->Post("/events", R"({"device_id":"dev-)" + std::to_string(i % 3) +
-                                            R"(","kind":"t","payload":{"i":)" +
-                                            std::to_string(i) + "}}");
+                                            R"(","kind":"t","payload":{"i":)" + std::to_string(i) +
+                                            "}}");
       EXPECT_EQ(r.status, 200) << r.body;
       for (int64_t id : ParseIds(r.body)) acked.push_back(id);
     }
     std::string batch = "[";
-    for (int i = 0; i < 10; ++i) batch += std::string(i ? "," : "") + R"({"device_id":"b","kind":"t"})";
+    for (int i = 0; i < 10; ++i)
+      batch += std::string(i ? "," : "") + R"({"device_id":"b","kind":"t"})";
     auto r = client_->Post("/events", batch + "]");
     EXPECT_EQ(r.status, 200) << r.body;
     for (int64_t id : ParseIds(r.body)) acked.push_back(id);

@@ -20,8 +20,8 @@ TEST(StoreRegistryTest, EverySpellingOfOnePathSharesOneStore) {
   a.path = dir.File("events.db");
   auto first = registry.Open(a);
   ASSERT_TRUE(first.ok()) << first.status().message();
-  for (std::string spelling : {dir.File("sub/../events.db"), dir.File("link/events.db"),
-                               dir.path() + "//events.db"}) {
+  for (std::string spelling :
+       {dir.File("sub/../events.db"), dir.File("link/events.db"), dir.path() + "//events.db"}) {
     StoreOptions o;
     o.path = spelling;
     auto again = registry.Open(o);

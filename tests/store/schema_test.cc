@@ -73,9 +73,9 @@ TEST(SchemaTest, TheBacklogIsReadThroughThePartialIndex) {
   EXPECT_NE(PlanOf(*db, "SELECT id FROM events WHERE uploaded_at IS NULL ORDER BY id LIMIT 500")
                 .find("events_backlog"),
             std::string::npos);
-  EXPECT_NE(PlanOf(*db, "SELECT count(*) FROM events WHERE uploaded_at IS NULL")
-                .find("events_backlog"),
-            std::string::npos);
+  EXPECT_NE(
+      PlanOf(*db, "SELECT count(*) FROM events WHERE uploaded_at IS NULL").find("events_backlog"),
+      std::string::npos);
 }
 
 }  // namespace

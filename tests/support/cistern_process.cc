@@ -57,9 +57,8 @@ CisternProcess::CisternProcess(const std::string& dir, const std::string& db_pat
   log_path_ = dir + "/cistern-" + std::to_string(n) + ".log";
   ready_path_ = dir + "/ready-" + std::to_string(n);
   unlink(ready_path_.c_str());
-  std::vector<std::string> args = {CISTERN_BINARY, "--db",         db_path,
-                                   "--addr",       "127.0.0.1:0", "--ready-file",
-                                   ready_path_};
+  std::vector<std::string> args = {CISTERN_BINARY, "--db",         db_path,    "--addr",
+                                   "127.0.0.1:0",  "--ready-file", ready_path_};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = Spawn(args, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);

@@ -9,7 +9,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <cctype>
 #include <stdexcept>
 
@@ -92,8 +91,7 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
   return out;
 }
 
-std::string RawExchange(uint16_t port, const std::string& raw,
-                        std::chrono::milliseconds timeout) {
+std::string RawExchange(uint16_t port, const std::string& raw, std::chrono::milliseconds timeout) {
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   stream.expires_after(timeout);

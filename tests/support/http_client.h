@@ -12,10 +12,10 @@
 namespace cistern::testing {
 
 struct HttpResult {
-  int status = 0;          // 0 = transport error (see error)
+  int status = 0;  // 0 = transport error (see error)
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
-  std::string error;       // transport error, if any
+  std::string error;                           // transport error, if any
   bool ok() const { return status != 0; }
   std::string Header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);

@@ -26,8 +26,7 @@ std::vector<std::vector<std::string>> QueryRows(const std::string& db_path,
     std::vector<std::string> row;
     for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
       const unsigned char* t = sqlite3_column_text(stmt, i);
-      row.push_back(t ? std::string(reinterpret_cast<const char*>(t),
-                                    sqlite3_column_bytes(stmt, i))
+      row.push_back(t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt, i))
                       : "NULL");
     }
     rows.push_back(std::move(row));

@@ -13,8 +13,7 @@ namespace cistern::testing {
 int64_t QueryInt(const std::string& db_path, const std::string& sql);
 
 // Runs a query and returns the rows, each column as text (NULL -> "NULL").
-std::vector<std::vector<std::string>> QueryRows(const std::string& db_path,
-                                                const std::string& sql);
+std::vector<std::vector<std::string>> QueryRows(const std::string& db_path, const std::string& sql);
 
 // count(*) of events; -1 on error.
 inline int64_t CountEvents(const std::string& db_path) {

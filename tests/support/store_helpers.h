@@ -12,7 +12,8 @@ namespace cistern::testing {
 // A batch of `n` events from `device`.
 inline EventBatch MakeBatch(int n, const std::string& device = "dev", int64_t ts = 1000) {
   EventBatch b;
-  for (int i = 0; i < n; ++i) b.Add(device, "telemetry", R"({"i":)" + std::to_string(i) + "}", true, ts);
+  for (int i = 0; i < n; ++i)
+    b.Add(device, "telemetry", R"({"i":)" + std::to_string(i) + "}", true, ts);
   return b;
 }
 
