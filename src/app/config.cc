@@ -40,6 +40,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   app.get_formatter()->column_width(34);
 
   std::string addr = "127.0.0.1:8080";
+  std::string mode = "group";
   std::string max_body = "1MiB", max_payload = "64KiB";
   std::string header_timeout = "30s", body_timeout = "30s", shutdown_grace = "10s";
   int64_t max_backlog = c.store.max_backlog;
@@ -52,6 +53,12 @@ ParsedArgs ParseArgs(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--addr", addr, "listen address HOST:PORT (port 0 = any free port)")
       ->capture_default_str();
+  app.add_option("--mode", mode,
+                 "write strategy: group (group commit), serialized (a transaction per request "
+                 "under one mutex), concurrent (a connection per io thread); the last two exist "
+                 "for comparison")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"group", "serialized", "concurrent"}));
   app.add_flag("--indexed", c.store.indexed,
                "create an index on events(device_id) (faster per-device queries)");
   app.add_option("--max-backlog", max_backlog,
@@ -109,6 +116,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   if (Status s = ParseAddr(addr, &c.server.host, &c.server.port); !s.ok()) {
     return usage_error(s.message());
   }
+  c.store.mode = ParseWriteMode(mode).value();  // CLI11 checked the name
   c.store.max_backlog = max_backlog;
   c.server.io_threads = io_threads;
   c.server.max_connections = max_connections;

@@ -58,8 +58,9 @@ int main(int argc, char** argv) {
       endpoint->address().is_v6()
           ? fmt::format("[{}]:{}", endpoint->address().to_string(), endpoint->port())
           : fmt::format("{}:{}", endpoint->address().to_string(), endpoint->port());
-  spdlog::info("listening on http://{} (db={}, mode=group, io-threads={}, max-backlog={})", bound,
-               config.store.path, config.server.io_threads, config.store.max_backlog);
+  spdlog::info("listening on http://{} (db={}, mode={}, io-threads={}, max-backlog={})", bound,
+               config.store.path, WriteModeName(config.store.mode), config.server.io_threads,
+               config.store.max_backlog);
   if (!config.ready_file.empty() && !WriteReadyFile(config.ready_file, bound)) {
     spdlog::error("cannot write --ready-file {}", config.ready_file);
   }

@@ -22,8 +22,8 @@ struct StoreCounters {
   // backlog can never pass --max-backlog however many requests are in flight.
   std::atomic<int64_t> admitted{0};
   std::atomic<int64_t> devices_seen{0};
-  std::atomic<int64_t> commits{0};          // successful group transactions
-  std::atomic<int64_t> commit_failures{0};  // failed group transactions
+  std::atomic<int64_t> commits{0};          // successful write transactions
+  std::atomic<int64_t> commit_failures{0};  // failed write transactions
   std::atomic<int64_t> requests_committed{0};
   std::atomic<int64_t> commit_conflicts{0};  // busy/snapshot conflicts retried (concurrent mode)
   std::atomic<int64_t> wal_frames{0};        // frames in the WAL after the last commit

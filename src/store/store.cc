@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include "store/direct_writer.h"
 #include "store/file_lock.h"
 #include "store/schema.h"
 
@@ -38,11 +39,18 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (!indexed.ok()) return indexed.status();
   store->indexed_ = *indexed;
 
-  auto writer = Writer::Start(std::move(db.value()), options.writer, &store->counters_);
-  if (!writer.ok()) return writer.status();
-  store->writer_ = std::move(writer.value());
-  spdlog::info("store {} open: node_id={} events={} backlog={} devices={}{}", options.path,
-               store->node_id_, store->counters_.events_written.load(),
+  if (options.mode == WriteMode::kGroup) {
+    auto writer = Writer::Start(std::move(db.value()), options.writer, &store->counters_);
+    if (!writer.ok()) return writer.status();
+    store->writer_ = std::move(writer.value());
+  } else {
+    auto writer =
+        DirectWriter::Start(options.mode, options.path, std::move(db.value()), &store->counters_);
+    if (!writer.ok()) return writer.status();
+    store->writer_ = std::move(writer.value());
+  }
+  spdlog::info("store {} open: mode={} node_id={} events={} backlog={} devices={}{}", options.path,
+               WriteModeName(options.mode), store->node_id_, store->counters_.events_written.load(),
                store->counters_.backlog.load(), store->counters_.devices_seen.load(),
                store->indexed_ ? " indexed" : "");
   return store;
@@ -77,9 +85,11 @@ void Store::Append(EventBatch batch, AppendCallback done) {
   writer_->Submit(std::move(batch), std::move(done));
 }
 
+void Store::Exec(Job job, JobCallback done) { writer_->Exec(std::move(job), std::move(done)); }
+
 StoreStats Store::Stats() const {
   StoreStats s;
-  s.mode = "group";
+  s.mode = WriteModeName(options_.mode);
   s.indexed = indexed_;
   s.node_id = node_id_;
   s.path = options_.path;

@@ -11,16 +11,16 @@
 #include "common/status.h"
 #include "event/event.h"
 #include "store/counters.h"
+#include "store/write_path.h"
 #include "store/writer.h"
 
 namespace cistern {
 
 class FileLock;
 
-enum class WriteMode { kGroup };
-
 struct StoreOptions {
   std::string path = "events.db";
+  WriteMode mode = WriteMode::kGroup;
   bool indexed = false;                 // create events(device_id) index
   int64_t max_backlog = 50'000;         // 0 = unlimited
   size_t max_queued_requests = 65'536;  // requests waiting for the writer
@@ -69,6 +69,10 @@ class Store {
   // REQUIRES: !batch.empty().
   void Append(EventBatch batch, AppendCallback done);
 
+  // Runs `job` inside a write transaction through the store's write path (the uploader's
+  // checkpoint; the experiments' wide transactions). No admission control.
+  void Exec(Job job, JobCallback done);
+
   StoreStats Stats() const;
   const std::string& path() const { return options_.path; }
   const StoreOptions& options() const { return options_; }
@@ -85,7 +89,7 @@ class Store {
   bool indexed_ = false;
   StoreCounters counters_;
   std::unique_ptr<FileLock> lock_;
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<WritePath> writer_;
 };
 
 }  // namespace cistern

@@ -72,5 +72,48 @@ TEST_F(ConcurrencyTest, SixtyFourKeepAliveClientsLoseNothing) {
   EXPECT_EQ(JsonInt(stats.body, "/store/devices_seen"), kClients);
 }
 
+// The comparison modes keep the same promises over HTTP (shorter run: they are slow by design).
+class ModeConcurrencyTest : public ServerTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ModeConcurrencyTest, SixteenClientsLoseNothing) {
+  Start({"--mode", GetParam(), "--max-backlog", "0", "--io-threads", "4"});
+  std::mutex mu;
+  std::vector<int64_t> acked;
+  std::atomic<int64_t> failures{0};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient c("127.0.0.1", server_->port());
+      while (std::chrono::steady_clock::now() < deadline) {
+        auto r = c.Post("/events", R"([{"device_id":"d)" + std::to_string(t) +
+                                       R"(","kind":"t"},{"device_id":"x","kind":"t"}])");
+        if (r.status != 200) {
+          failures++;
+          continue;
+        }
+        auto ids = ParseIds(r.body);
+        std::lock_guard lock(mu);
+        acked.insert(acked.end(), ids.begin(), ids.end());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_GT(acked.size(), 0u);
+  std::set<int64_t> unique(acked.begin(), acked.end());
+  EXPECT_EQ(unique.size(), acked.size());
+  std::set<int64_t> on_disk;
+  for (const auto& row : QueryRows(db(), "SELECT id FROM events"))
+    on_disk.insert(std::stoll(row[0]));
+  EXPECT_EQ(on_disk, unique);
+  auto stats = client_->Get("/stats");
+  EXPECT_EQ(JsonString(stats.body, "/store/mode"), GetParam());
+  EXPECT_EQ(JsonInt(stats.body, "/store/backlog"), static_cast<int64_t>(acked.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ModeConcurrencyTest, ::testing::Values("serialized", "concurrent"),
+                         [](const auto& info) { return std::string(info.param); });
+
 }  // namespace
 }  // namespace cistern::testing

@@ -75,8 +75,10 @@ TEST_F(StoreTest, RequestsQueuedDuringACommitShareTheNextTransaction) {
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kRequests));
   EXPECT_EQ(CountEvents(db()), kRequests);
-  // The first request went alone; the 99 queued behind it shared one commit.
-  EXPECT_EQ(store->Stats().commits, 2);
+  // The first group is whatever was queued when the writer woke (it then waited in BEGIN);
+  // everything queued during that wait shared the next commit: two commits at most, where
+  // a transaction per request would have made 100.
+  EXPECT_LE(store->Stats().commits, 2);
 }
 
 TEST_F(StoreTest, AdmissionNeverLetsTheBacklogPassTheLimit) {

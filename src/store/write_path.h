@@ -1,0 +1,58 @@
+// WritePath: how writes reach the file. Three implementations, chosen by --mode:
+//   group       (Writer)        one writer thread; requests queued during a commit share the
+//                               next transaction (the default, and the fast one)
+//   serialized  (DirectWriter)  one connection under a mutex; one transaction per request,
+//                               run on the caller's thread (the reference's baseline)
+//   concurrent  (DirectWriter)  a connection per calling thread; one transaction per request;
+//                               SQLite busy/snapshot conflicts retried with a bounded budget
+//                               and counted in commit_conflicts
+// All three keep the same promises: a request is stored all-or-nothing, and its callback
+// runs only after the COMMIT that made it durable returned (or with the error).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "common/status.h"
+#include "event/event.h"
+#include "store/sqlite.h"
+
+namespace cistern {
+
+struct AppendResult {
+  Status status;
+  int64_t first_id = 0;  // ids of the request are first_id .. first_id + count - 1
+  size_t count = 0;
+};
+// Called exactly once per request. In group mode it runs on the writer thread and must not
+// block: post the answer to the connection's executor and return.
+using AppendCallback = std::function<void(const AppendResult&)>;
+
+// A unit of work run inside a write transaction (e.g. the uploader's checkpoint). It must
+// only use `db` and return a non-ok Status to roll the transaction back.
+using Job = std::function<Status(sql::Db& db)>;
+using JobCallback = std::function<void(const Status&)>;
+
+enum class WriteMode { kGroup, kSerialized, kConcurrent };
+const char* WriteModeName(WriteMode mode);
+// "group" | "serialized" | "concurrent"; InvalidArgument otherwise.
+Result<WriteMode> ParseWriteMode(std::string_view name);
+
+class WritePath {
+ public:
+  virtual ~WritePath() = default;
+  // Stores `batch` atomically; see the callback contract above. After Stop() began,
+  // completes at once with Unavailable.
+  virtual void Submit(EventBatch batch, AppendCallback done) = 0;
+  // Runs `job` in a write transaction (group mode: possibly together with other requests,
+  // which then share its fate), then calls `done` with the outcome.
+  virtual void Exec(Job job, JobCallback done) = 0;
+  // Finishes everything already submitted, checkpoints (TRUNCATE) and closes the file's
+  // connections. Idempotent.
+  virtual void Stop() = 0;
+  // Requests waiting to be written (group mode's queue; 0 for the direct modes).
+  virtual size_t QueueDepth() const = 0;
+};
+
+}  // namespace cistern
