@@ -41,6 +41,10 @@ ParsedArgs ParseArgs(int argc, char** argv) {
 
   std::string addr = "127.0.0.1:8080";
   std::string mode = "group";
+  std::string upload_interval = "1s", retry_max_backoff = "30s", retain = "24h";
+  std::string drain_timeout = "5s", webhook_timeout = "10s", sink_timeout = "10s";
+  std::string max_db_bytes = "0", on_full = "reject";
+  SinkConfig& k = c.sink;
   std::string max_body = "1MiB", max_payload = "64KiB";
   std::string header_timeout = "30s", body_timeout = "30s", shutdown_grace = "10s";
   int64_t max_backlog = c.store.max_backlog;
@@ -90,6 +94,61 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   app.add_option("--shutdown-grace", shutdown_grace,
                  "on SIGTERM/SIGINT, how long in-flight requests may take to finish")
       ->capture_default_str();
+  app.add_option("--max-db-bytes", max_db_bytes,
+                 "bound on the database file's in-use size (0 = none); uploaded events are "
+                 "deleted first to stay under it")
+      ->capture_default_str();
+  app.add_option("--on-full", on_full,
+                 "when the buffer is full: reject (503 + Retry-After) or drop-oldest (evict the "
+                 "oldest un-uploaded events, counted in events_dropped)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"reject", "drop-oldest"}));
+  app.add_option("--sink", k.name,
+                 "where the uploader ships events: log, webhook, nats, mqtt; none = no uploader "
+                 "(the buffer only fills)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"log", "webhook", "nats", "mqtt", "none"}));
+  app.add_option("--upload-interval", upload_interval,
+                 "time between upload cycles (back-to-back while full batches wait)")
+      ->capture_default_str();
+  app.add_option("--upload-batch", c.uploader.batch, "events per upload cycle")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100'000}));
+  app.add_option("--retry-max-backoff", retry_max_backoff,
+                 "cap of the exponential backoff (with jitter) between failed cycles")
+      ->capture_default_str();
+  app.add_option("--retain-uploaded", retain,
+                 "keep uploaded events this long, then delete them (0 = at once)")
+      ->capture_default_str();
+  app.add_option("--drain-timeout", drain_timeout,
+                 "on SIGTERM, how long the uploader may keep shipping the backlog")
+      ->capture_default_str();
+  app.add_option("--flaky-every", k.flaky_every,
+                 "make every Nth upload cycle fail (demo/test of the retry path; 0 = off)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--webhook-url", k.webhook_url, "webhook sink: the URL batches are POSTed to");
+  app.add_flag("--webhook-gzip", k.webhook_gzip, "webhook sink: gzip the request body");
+  app.add_option("--webhook-timeout", webhook_timeout, "webhook sink: request timeout")
+      ->capture_default_str();
+  app.add_option("--webhook-authorization", k.webhook_authorization,
+                 "webhook sink: Authorization header value (e.g. \"Bearer TOKEN\")");
+  app.add_option("--nats-url", k.nats_url, "nats sink: server URL(s), comma-separated")
+      ->capture_default_str();
+  app.add_option("--nats-subject", k.nats_subject,
+                 "nats sink: subject template (<device_id>, <kind>, <node_id>)")
+      ->capture_default_str();
+  app.add_option("--nats-stream", k.nats_stream, "nats sink: JetStream stream (created if missing)")
+      ->capture_default_str();
+  app.add_option("--nats-replicas", k.nats_replicas, "nats sink: replicas of a created stream")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 5));
+  app.add_option("--mqtt-url", k.mqtt_url, "mqtt sink: broker URL")->capture_default_str();
+  app.add_option("--mqtt-topic", k.mqtt_topic,
+                 "mqtt sink: topic template (<device_id>, <kind>, <node_id>)")
+      ->capture_default_str();
+  app.add_option("--sink-timeout", sink_timeout, "nats/mqtt sinks: how long to wait for acks")
+      ->capture_default_str();
   app.add_option("--ready-file", c.ready_file,
                  "write the bound HOST:PORT to this file once listening (for scripts)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
@@ -117,6 +176,10 @@ ParsedArgs ParseArgs(int argc, char** argv) {
     return usage_error(s.message());
   }
   c.store.mode = ParseWriteMode(mode).value();  // CLI11 checked the name
+  c.store.on_full = on_full == "drop-oldest" ? OnFull::kDropOldest : OnFull::kReject;
+  if (k.name == "webhook" && k.webhook_url.empty()) {
+    return usage_error("--sink webhook needs --webhook-url");
+  }
   c.store.max_backlog = max_backlog;
   c.server.io_threads = io_threads;
   c.server.max_connections = max_connections;
@@ -143,6 +206,27 @@ ParsedArgs ParseArgs(int argc, char** argv) {
                    duration("--body-timeout", body_timeout, &c.server.session.body_timeout),
                    duration("--shutdown-grace", shutdown_grace, &c.server.shutdown_grace)}) {
     if (!s.ok()) return usage_error(s.message());
+  }
+  auto zero_ok = [&](const std::string& flag, const std::string& text,
+                     std::chrono::milliseconds* dst) {
+    auto v = ParseDuration(text);
+    if (!v.ok()) return Status::InvalidArgument(flag + ": " + v.status().message());
+    *dst = *v;
+    return Status::Ok();
+  };
+  for (Status s : {duration("--upload-interval", upload_interval, &c.uploader.interval),
+                   duration("--retry-max-backoff", retry_max_backoff, &c.uploader.max_backoff),
+                   zero_ok("--retain-uploaded", retain, &c.uploader.retain_uploaded),
+                   zero_ok("--drain-timeout", drain_timeout, &c.drain_timeout),
+                   duration("--webhook-timeout", webhook_timeout, &k.webhook_timeout),
+                   duration("--sink-timeout", sink_timeout, &k.sink_timeout)}) {
+    if (!s.ok()) return usage_error(s.message());
+  }
+  c.uploader.initial_backoff = std::min(c.uploader.initial_backoff, c.uploader.max_backoff);
+  if (auto v = ParseSize(max_db_bytes); v.ok()) {
+    c.store.max_db_bytes = *v;
+  } else {
+    return usage_error("--max-db-bytes: " + v.status().message());
   }
   c.server.session.max_body_bytes = c.router.max_body_bytes;
   c.server.session.write_timeout = c.server.session.body_timeout;

@@ -11,13 +11,34 @@
 #include "ingest/router.h"
 #include "ingest/server.h"
 #include "store/store.h"
+#include "uploader/uploader.h"
 
 namespace cistern {
+
+// Which sink, and every sink's settings (only the chosen one's are used).
+struct SinkConfig {
+  std::string name = "log";  // log | webhook | nats | mqtt
+  int flaky_every = 0;       // > 0: wrap the sink to fail every Nth cycle
+  std::string webhook_url;
+  bool webhook_gzip = false;
+  std::chrono::milliseconds webhook_timeout{10'000};
+  std::string webhook_authorization;  // full Authorization header value
+  std::string nats_url = "nats://127.0.0.1:4222";
+  std::string nats_subject = "cistern.events.<device_id>";
+  std::string nats_stream = "CISTERN";
+  int nats_replicas = 1;
+  std::string mqtt_url = "mqtt://127.0.0.1:1883";
+  std::string mqtt_topic = "cistern/<device_id>/<kind>";
+  std::chrono::milliseconds sink_timeout{10'000};  // nats and mqtt ack wait
+};
 
 struct Config {
   StoreOptions store;
   RouterOptions router;
   ServerOptions server;
+  UploaderOptions uploader;
+  SinkConfig sink;
+  std::chrono::milliseconds drain_timeout{5'000};
   std::string ready_file;  // written with host:port once listening ("" = none)
   std::string log_level = "info";
 };

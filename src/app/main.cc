@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "app/config.h"
+#include "app/sink_factory.h"
 #include "store/registry.h"
 
 namespace {
@@ -29,6 +30,9 @@ bool WriteReadyFile(const std::string& path, const std::string& text) {
 
 int main(int argc, char** argv) {
   using namespace cistern;
+  // A peer that goes away must be an error code on its socket, never a process-killing
+  // signal (Asio and curl avoid it themselves; libmosquitto would set this anyway).
+  std::signal(SIGPIPE, SIG_IGN);
   ParsedArgs args = ParseArgs(argc, argv);
   if (args.action == ParsedArgs::Action::kExit) return args.exit_code;
   Config& config = args.config;
@@ -46,11 +50,30 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  Router router(*store, config.router);
+  // The uploader drains the buffer upstream (--sink none: store only, nothing drains it).
+  std::unique_ptr<Uploader> uploader;
+  if (config.sink.name != "none") {
+    auto sink = MakeSink(config.sink, (*store)->Stats().node_id);
+    if (!sink.ok()) {
+      std::fprintf(stderr, "cistern: --sink %s: %s\n", config.sink.name.c_str(),
+                   sink.status().message().c_str());
+      (*store)->Close();
+      return 2;
+    }
+    uploader = std::make_unique<Uploader>(*store, std::move(sink.value()), config.uploader);
+    if (Status s = uploader->Start(); !s.ok()) {
+      std::fprintf(stderr, "cistern: cannot start the uploader: %s\n", s.message().c_str());
+      (*store)->Close();
+      return 1;
+    }
+  }
+
+  Router router(*store, config.router, uploader.get());
   Server server(config.server, router);
   auto endpoint = server.Listen();
   if (!endpoint.ok()) {
     std::fprintf(stderr, "cistern: %s\n", endpoint.status().message().c_str());
+    if (uploader) uploader->Stop(std::chrono::milliseconds(0));
     (*store)->Close();
     return 1;
   }
@@ -73,6 +96,8 @@ int main(int argc, char** argv) {
   });
 
   server.Run();  // returns once the listener is closed and every connection is done
+  // Ordered shutdown: no more ingest; a bounded final drain upstream; then the file.
+  if (uploader) uploader->Stop(config.drain_timeout);
   (*store)->Close();
   spdlog::info("stopped cleanly");
   return 0;

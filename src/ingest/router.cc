@@ -74,8 +74,8 @@ void WriteLatency(JsonWriter& w, std::string_view key, const LatencyHistogram::S
 
 }  // namespace
 
-Router::Router(std::shared_ptr<Store> store, RouterOptions options)
-    : store_(std::move(store)), options_(options) {}
+Router::Router(std::shared_ptr<Store> store, RouterOptions options, const ComponentStatus* uploader)
+    : store_(std::move(store)), options_(options), uploader_(uploader) {}
 
 void Router::Count(http::status status) {
   auto code = static_cast<unsigned>(status);
@@ -237,14 +237,16 @@ void Router::PostEvents(Request&& req, const Post& post, Done done) {
 
 Response Router::Healthz(const Request& req) {
   StoreStats s = store_->Stats();
-  bool backlog_ok = s.max_backlog == 0 || s.backlog < s.max_backlog;
-  bool ok = backlog_ok;
+  bool backlog_ok = (s.max_backlog == 0 || s.backlog < s.max_backlog) &&
+                    (s.max_db_bytes == 0 || s.used_bytes < s.max_db_bytes);
+  bool uploader_ok = uploader_ == nullptr || uploader_->Healthy();
+  bool ok = backlog_ok && uploader_ok;
   JsonWriter w;
   w.BeginObject();
   w.Key("ok");
   w.Bool(ok);
   w.Key("uploader");
-  w.String("not configured");
+  w.String(uploader_ ? uploader_->State() : "not configured");
   w.Key("backlog");
   w.Int(s.backlog);
   w.Key("backlog_ok");
@@ -278,6 +280,18 @@ Response Router::Stats(const Request& req) {
   w.Int(s.max_backlog);
   w.Key("devices_seen");
   w.Int(s.devices_seen);
+  w.Key("events_uploaded");
+  w.Int(s.events_uploaded);
+  w.Key("events_dropped");
+  w.Int(s.events_dropped);
+  w.Key("events_pruned");
+  w.Int(s.events_pruned);
+  w.Key("on_full");
+  w.String(s.on_full);
+  w.Key("max_db_bytes");
+  w.Int(s.max_db_bytes);
+  w.Key("used_bytes");
+  w.Int(s.used_bytes);
   w.Key("commits");
   w.Int(s.commits);
   w.Key("commit_failures");
@@ -328,10 +342,14 @@ Response Router::Stats(const Request& req) {
   w.EndObject();
 
   w.Key("uploader");
-  w.BeginObject();
-  w.Key("configured");
-  w.Bool(false);
-  w.EndObject();
+  if (uploader_) {
+    uploader_->WriteStats(w);
+  } else {
+    w.BeginObject();
+    w.Key("configured");
+    w.Bool(false);
+    w.EndObject();
+  }
   w.EndObject();
   return Json(http::status::ok, w.Take(), req.version(), req.keep_alive());
 }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "common/component_status.h"
 #include "common/latency_histogram.h"
 #include "event/parse.h"
 #include "ingest/http_types.h"
@@ -50,7 +51,9 @@ class Router {
   using Post = std::function<void(std::function<void()>)>;
   using Done = std::function<void(Response&&)>;
 
-  Router(std::shared_ptr<Store> store, RouterOptions options);
+  // `uploader` may be null (no uploader configured); it must outlive the router.
+  Router(std::shared_ptr<Store> store, RouterOptions options,
+         const ComponentStatus* uploader = nullptr);
 
   void Handle(Request&& req, const Post& post, Done done);
 
@@ -70,6 +73,7 @@ class Router {
 
   const std::shared_ptr<Store> store_;
   const RouterOptions options_;
+  const ComponentStatus* const uploader_;
   HttpCounters counters_;
 };
 

@@ -22,6 +22,10 @@ struct StoreCounters {
   // backlog can never pass --max-backlog however many requests are in flight.
   std::atomic<int64_t> admitted{0};
   std::atomic<int64_t> devices_seen{0};
+  std::atomic<int64_t> events_uploaded{0};  // marked uploaded by this process
+  std::atomic<int64_t> events_dropped{0};   // un-uploaded events evicted (--on-full drop-oldest)
+  std::atomic<int64_t> events_pruned{0};    // uploaded events deleted (retention, size bound)
+  std::atomic<int64_t> used_bytes{0};       // in-use pages x page size (with --max-db-bytes)
   std::atomic<int64_t> commits{0};          // successful write transactions
   std::atomic<int64_t> commit_failures{0};  // failed write transactions
   std::atomic<int64_t> requests_committed{0};

@@ -40,7 +40,11 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
   store->indexed_ = *indexed;
 
   if (options.mode == WriteMode::kGroup) {
-    auto writer = Writer::Start(std::move(db.value()), options.writer, &store->counters_);
+    WriterLimits limits = options.writer;
+    limits.drop_oldest = options.on_full == OnFull::kDropOldest;
+    limits.max_backlog = options.max_backlog;
+    limits.max_db_bytes = static_cast<int64_t>(options.max_db_bytes);
+    auto writer = Writer::Start(std::move(db.value()), limits, &store->counters_);
     if (!writer.ok()) return writer.status();
     store->writer_ = std::move(writer.value());
   } else {
@@ -59,14 +63,21 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
 void Store::Append(EventBatch batch, AppendCallback done) {
   const auto n = static_cast<int64_t>(batch.size());
   const int64_t max = options_.max_backlog;
-  if (max > 0) {
-    if (n > max) {
-      done(AppendResult{Status::TooLarge("batch of " + std::to_string(n) +
-                                         " events is larger than the buffer (--max-backlog " +
-                                         std::to_string(max) + ")"),
-                        0, 0});
-      return;
-    }
+  if (max > 0 && n > max) {
+    done(AppendResult{Status::TooLarge("batch of " + std::to_string(n) +
+                                       " events is larger than the buffer (--max-backlog " +
+                                       std::to_string(max) + ")"),
+                      0, 0});
+    return;
+  }
+  const bool evict = options_.on_full == OnFull::kDropOldest && options_.mode == WriteMode::kGroup;
+  if (!evict && options_.max_db_bytes > 0 &&
+      counters_.used_bytes.load(std::memory_order_relaxed) >=
+          static_cast<int64_t>(options_.max_db_bytes)) {
+    done(AppendResult{Status::BufferFull("database full (--max-db-bytes)"), 0, 0});
+    return;
+  }
+  if (max > 0 && !evict) {
     int64_t cur = counters_.admitted.load();
     do {
       if (cur + n > max) {
@@ -85,6 +96,14 @@ void Store::Append(EventBatch batch, AppendCallback done) {
   writer_->Submit(std::move(batch), std::move(done));
 }
 
+void Store::OnUploaded(int64_t n) {
+  counters_.backlog.fetch_sub(n);
+  counters_.admitted.fetch_sub(n);
+  counters_.events_uploaded.fetch_add(n);
+}
+
+void Store::OnPruned(int64_t n) { counters_.events_pruned.fetch_add(n); }
+
 void Store::Exec(Job job, JobCallback done) { writer_->Exec(std::move(job), std::move(done)); }
 
 StoreStats Store::Stats() const {
@@ -98,6 +117,12 @@ StoreStats Store::Stats() const {
   s.backlog = counters_.backlog.load();
   s.max_backlog = options_.max_backlog;
   s.devices_seen = counters_.devices_seen.load();
+  s.events_uploaded = counters_.events_uploaded.load();
+  s.events_dropped = counters_.events_dropped.load();
+  s.events_pruned = counters_.events_pruned.load();
+  s.on_full = options_.on_full == OnFull::kReject ? "reject" : "drop-oldest";
+  s.max_db_bytes = static_cast<int64_t>(options_.max_db_bytes);
+  s.used_bytes = counters_.used_bytes.load();
   s.commits = counters_.commits.load();
   s.commit_failures = counters_.commit_failures.load();
   s.requests_committed = counters_.requests_committed.load();

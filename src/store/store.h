@@ -18,9 +18,20 @@ namespace cistern {
 
 class FileLock;
 
+// What to do when the buffer is full (--max-backlog or --max-db-bytes reached).
+enum class OnFull {
+  kReject,      // 503 + Retry-After; nothing stored
+  kDropOldest,  // evict the oldest un-uploaded events to make room; counted in events_dropped
+};
+
 struct StoreOptions {
   std::string path = "events.db";
   WriteMode mode = WriteMode::kGroup;
+  OnFull on_full = OnFull::kReject;
+  // Bound on the main file's in-use bytes (0 = none). Uploaded events are deleted first to
+  // stay under it; then new writes are refused (kReject) or the oldest un-uploaded events are
+  // evicted (kDropOldest). Group mode only; the comparison modes do not enforce it.
+  uint64_t max_db_bytes = 0;
   bool indexed = false;                 // create events(device_id) index
   int64_t max_backlog = 50'000;         // 0 = unlimited
   size_t max_queued_requests = 65'536;  // requests waiting for the writer
@@ -37,6 +48,12 @@ struct StoreStats {
   int64_t backlog = 0;
   int64_t max_backlog = 0;
   int64_t devices_seen = 0;
+  int64_t events_uploaded = 0;
+  int64_t events_dropped = 0;
+  int64_t events_pruned = 0;
+  std::string on_full;
+  int64_t max_db_bytes = 0;
+  int64_t used_bytes = 0;
   int64_t commits = 0;
   int64_t commit_failures = 0;
   int64_t requests_committed = 0;
@@ -68,6 +85,11 @@ class Store {
   //  - DiskFull / IoError / Unavailable from the writer (nothing stored).
   // REQUIRES: !batch.empty().
   void Append(EventBatch batch, AppendCallback done);
+
+  // Called by the uploader after the checkpoint that marked `n` events uploaded committed.
+  void OnUploaded(int64_t n);
+  // Called after a committed job deleted `n` uploaded events (retention).
+  void OnPruned(int64_t n);
 
   // Runs `job` inside a write transaction through the store's write path (the uploader's
   // checkpoint; the experiments' wide transactions). No admission control.

@@ -20,6 +20,27 @@ Result<std::unique_ptr<Writer>> Writer::Start(std::unique_ptr<sql::Db> db, Write
   if (!insert.ok()) return insert.status();
   w->insert_ = std::move(insert.value());
   if (Status s = LoadState(*w->db_, &w->state_); !s.ok()) return s;
+  // The oldest uploaded events before the first pending one (uploads go in id order, so
+  // they form the table's head): O(n) through the rowid and the backlog index.
+  auto prune = w->db_->Prepare(
+      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < "
+      "(SELECT coalesce(min(id), 9223372036854775807) FROM events WHERE uploaded_at IS NULL) "
+      "ORDER BY id LIMIT ?1)");
+  // The oldest un-uploaded events: O(n) through the backlog index.
+  auto evict = w->db_->Prepare(
+      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE uploaded_at IS NULL "
+      "ORDER BY id LIMIT ?1)");
+  auto pages = w->db_->Prepare("PRAGMA page_count");
+  auto freelist = w->db_->Prepare("PRAGMA freelist_count");
+  for (auto* r : {&prune, &evict, &pages, &freelist}) {
+    if (!r->ok()) return r->status();
+  }
+  w->prune_ = std::move(prune.value());
+  w->evict_ = std::move(evict.value());
+  w->page_count_ = std::move(pages.value());
+  w->freelist_count_ = std::move(freelist.value());
+  w->page_size_ = w->db_->QueryInt("PRAGMA page_size", 4096).value();
+  w->RefreshUsedBytes();
   InstallCheckpointHook(w->db_->handle(), &w->state_);
   // An operator's `sqlite3` write may hold the lock briefly; wait for it rather than fail.
   sqlite3_busy_timeout(w->db_->handle(), 5000);
@@ -110,7 +131,12 @@ Status Writer::CommitGroup(std::deque<Item>& group, std::vector<int64_t>* first_
   const int64_t first = state_.next_id.load(std::memory_order_relaxed);
   int64_t id = first;
   const char* step = "begin";
+  int64_t pruned = 0, dropped = 0;
   int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) {
+    step = "make room for";
+    rc = MakeRoom(events, &pruned, &dropped);
+  }
   if (rc == SQLITE_OK) {
     step = "insert";
     for (Item& item : group) {
@@ -134,6 +160,22 @@ Status Writer::CommitGroup(std::deque<Item>& group, std::vector<int64_t>* first_
     return ClassifyFailure(rc, db, step, &state_);
   }
   state_.next_id.store(id, std::memory_order_relaxed);
+  if (dropped > 0) {
+    StoreCounters* c = state_.counters;
+    c->backlog.fetch_sub(dropped);
+    c->admitted.fetch_sub(dropped);
+    c->events_dropped.fetch_add(dropped);
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_drop_log_ >= std::chrono::seconds(10)) {
+      spdlog::warn(
+          "buffer full: evicted the {} oldest un-uploaded event(s) (--on-full "
+          "drop-oldest; {} evicted since start)",
+          dropped, c->events_dropped.load());
+      last_drop_log_ = now;
+    }
+  }
+  if (pruned > 0) state_.counters->events_pruned.fetch_add(pruned);
+  RefreshUsedBytes();
   for (const Item& item : group) {
     if (!item.job) state_.devices.AddAll(item.batch);
   }
@@ -158,6 +200,46 @@ int Writer::RunJob(Item& item) {
   return sqlite3_exec(db, "RELEASE job", nullptr, nullptr, nullptr);
 }
 
+int Writer::MakeRoom(int64_t incoming, int64_t* pruned, int64_t* dropped) {
+  sqlite3* db = db_->handle();
+  auto run = [&](sql::Stmt& stmt, int64_t n, int64_t* count) {
+    sqlite3_bind_int64(stmt.handle(), 1, n);
+    int rc = sqlite3_step(stmt.handle());
+    sqlite3_reset(stmt.handle());
+    if (rc != SQLITE_DONE) return rc;
+    *count += sqlite3_changes(db);
+    return SQLITE_OK;
+  };
+  StoreCounters* c = state_.counters;
+  const bool over_bytes = limits_.max_db_bytes > 0 &&
+                          c->used_bytes.load(std::memory_order_relaxed) >= limits_.max_db_bytes;
+  // Freed pages are reused by the inserts that follow, so deleting about as many events as
+  // arrive keeps the file from growing.
+  const int64_t room = std::max<int64_t>(incoming, 64);
+  if (over_bytes) {
+    if (int rc = run(*prune_, room, pruned); rc != SQLITE_OK) return rc;
+  }
+  if (!limits_.drop_oldest) return SQLITE_OK;
+  int64_t evict = 0;
+  if (limits_.max_backlog > 0) {
+    evict = c->backlog.load(std::memory_order_relaxed) + incoming - limits_.max_backlog;
+  }
+  if (over_bytes && *pruned < room) evict = std::max(evict, room - *pruned);
+  if (evict <= 0) return SQLITE_OK;
+  return run(*evict_, evict, dropped);
+}
+
+void Writer::RefreshUsedBytes() {
+  if (limits_.max_db_bytes <= 0) return;
+  auto read = [](sql::Stmt& s) {
+    int64_t v = sqlite3_step(s.handle()) == SQLITE_ROW ? sqlite3_column_int64(s.handle(), 0) : 0;
+    sqlite3_reset(s.handle());
+    return v;
+  };
+  int64_t used = (read(*page_count_) - read(*freelist_count_)) * page_size_;
+  state_.counters->used_bytes.store(used, std::memory_order_relaxed);
+}
+
 void Writer::Stop() {
   {
     std::lock_guard lock(mu_);
@@ -178,6 +260,10 @@ void Writer::Stop() {
                                        nullptr);
     if (rc != SQLITE_OK) spdlog::warn("final checkpoint: {}", sqlite3_errmsg(db_->handle()));
     insert_.reset();
+    prune_.reset();
+    evict_.reset();
+    page_count_.reset();
+    freelist_count_.reset();
     db_.reset();
   }
 }

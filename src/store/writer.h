@@ -34,6 +34,12 @@ namespace cistern {
 struct WriterLimits {
   size_t max_group_requests = 1024;
   size_t max_group_events = 20'000;
+  // Room-making policy (see StoreOptions): evict un-uploaded events when the backlog would
+  // pass max_backlog or the file is over max_db_bytes (drop_oldest); prune uploaded events
+  // first whenever the file is over max_db_bytes (both policies).
+  bool drop_oldest = false;
+  int64_t max_backlog = 0;
+  int64_t max_db_bytes = 0;
 };
 
 class Writer : public WritePath {
@@ -65,6 +71,11 @@ class Writer : public WritePath {
   Status CommitGroup(std::deque<Item>& group, std::vector<int64_t>* first_ids);
   // Runs a job under a savepoint; returns an SQLite code (a job's own error is not one).
   int RunJob(Item& item);
+  // Inside the group's transaction, before its inserts: deletes what the limits require to
+  // make room for `incoming` events. Returns an SQLite code; counts what it deleted.
+  int MakeRoom(int64_t incoming, int64_t* pruned, int64_t* dropped);
+  // Refreshes counters.used_bytes (only with max_db_bytes).
+  void RefreshUsedBytes();
 
   // Constant after construction.
   const WriterLimits limits_;
@@ -73,6 +84,10 @@ class Writer : public WritePath {
   // Writer thread only.
   std::unique_ptr<sql::Db> db_;
   std::unique_ptr<sql::Stmt> insert_;
+  std::unique_ptr<sql::Stmt> prune_, evict_, page_count_, freelist_count_;
+  int64_t page_size_ = 4096;
+
+  std::chrono::steady_clock::time_point last_drop_log_{};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

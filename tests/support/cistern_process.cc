@@ -37,6 +37,10 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
     }
     int null = open("/dev/null", O_RDONLY);
     if (null >= 0) dup2(null, 0);
+    // Nothing else of the test may leak into the server: an inherited listening socket (a
+    // test receiver's, opened without CLOEXEC) would keep that port bound after the test
+    // closed it.
+    close_range(3, ~0U, 0);
     execv(argv[0], argv.data());
     _exit(127);
   }

@@ -1,0 +1,439 @@
+#include "tools/loadgen/experiments.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "common/json_writer.h"
+#include "store/store.h"
+
+namespace cistern::loadgen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A directory for one experiment's databases; removed afterwards when we made it.
+class Scratch {
+ public:
+  explicit Scratch(const std::string& dir) {
+    if (!dir.empty()) {
+      path_ = dir;
+      std::filesystem::create_directories(path_);
+      return;
+    }
+    std::string templ = (std::filesystem::temp_directory_path() / "cistern-exp-XXXXXX").string();
+    if (mkdtemp(templ.data())) {
+      path_ = templ;
+      owned_ = true;
+    }
+  }
+  ~Scratch() {
+    std::error_code ec;
+    if (owned_) std::filesystem::remove_all(path_, ec);
+  }
+  // A fresh database path (any previous file of that name removed).
+  std::string Fresh(const std::string& name) const {
+    std::string p = path_ + "/" + name + ".db";
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"})
+      std::filesystem::remove(p + suffix, ec);
+    return p;
+  }
+
+ private:
+  std::string path_;
+  bool owned_ = false;
+};
+
+Result<std::shared_ptr<Store>> OpenFresh(const Scratch& scratch, const std::string& name,
+                                         WriteMode mode, bool indexed) {
+  StoreOptions o;
+  o.path = scratch.Fresh(name);
+  o.mode = mode;
+  o.indexed = indexed;
+  o.max_backlog = 0;
+  return Store::Open(o);
+}
+
+// Blocks until the store completed one request.
+class Waiter {
+ public:
+  void Done(Status s) {
+    std::lock_guard lock(mu_);
+    status_ = std::move(s);
+    done_ = true;
+    cv_.notify_one();
+  }
+  Status Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+    done_ = false;
+    return status_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  Status status_;
+};
+
+EventBatch OneEvent(int worker, int64_t seq, int devices) {
+  EventBatch b;
+  std::string dev = fmt::format("sensor-{:04d}", (worker + seq) % std::max(1, devices));
+  std::string payload = fmt::format(
+      R"({{"temp_c":{:.1f},"humidity":{:.1f},"seq":{},"note":"a \"quoted\" note"}})",
+      20.0 + static_cast<double>(seq % 50) / 10, 40.0 + static_cast<double>(seq % 30), seq);
+  b.Add(dev, seq % 17 == 0 ? "error" : "telemetry", payload, true, 1748722000000 + seq);
+  return b;
+}
+
+Status Append(Store& store, EventBatch batch, Waiter& w) {
+  store.Append(std::move(batch), [&w](const AppendResult& r) { w.Done(r.status); });
+  return w.Wait();
+}
+
+Status Exec(Store& store, Job job, Waiter& w) {
+  store.Exec(std::move(job), [&w](const Status& s) { w.Done(s); });
+  return w.Wait();
+}
+
+// Runs `workers` threads calling body(worker, seq) until the deadline; the first error ends
+// the run and is returned.
+Status RunWorkers(int workers, std::chrono::milliseconds duration,
+                  const std::function<Status(int, int64_t, Waiter&)>& body) {
+  std::mutex mu;
+  Status first_error;
+  std::atomic<bool> failed{false};
+  const auto deadline = Clock::now() + duration;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < workers; ++t) {
+    threads.emplace_back([&, t] {
+      Waiter w;
+      for (int64_t seq = 0; Clock::now() < deadline && !failed; ++seq) {
+        if (Status s = body(t, seq, w); !s.ok()) {
+          std::lock_guard lock(mu);
+          if (first_error.ok()) first_error = s;
+          failed = true;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return first_error;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double Percentile(std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+// The uploader's checkpoint shape: the next slice of the backlog marked uploaded, an
+// upload_runs row, and a devices upsert per device in the slice, in one transaction.
+Status CheckpointJob(sql::Db& db) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto slice = db.Prepare(
+      "SELECT min(id), max(id), count(*) FROM (SELECT id FROM events WHERE uploaded_at IS NULL "
+      "ORDER BY id LIMIT 200)");
+  if (!slice.ok()) return slice.status();
+  auto row = (*slice)->Step();
+  if (!row.ok()) return row.status();
+  int64_t lo = (*slice)->ColumnInt(0), hi = (*slice)->ColumnInt(1), n = (*slice)->ColumnInt(2);
+  slice.value().reset();
+  auto mark = db.Prepare(
+      "UPDATE events SET uploaded_at = ?1 WHERE id BETWEEN ?2 AND ?3 AND uploaded_at IS NULL");
+  if (!mark.ok()) return mark.status();
+  (*mark)->BindInt(1, now);
+  (*mark)->BindInt(2, lo);
+  (*mark)->BindInt(3, hi);
+  if (Status s = (*mark)->Run(); !s.ok()) return s;
+  auto devices = db.Prepare(
+      "INSERT INTO devices(device_key, label, last_seen_at) "
+      "SELECT device_id, device_id, max(ts) FROM events WHERE id BETWEEN ?1 AND ?2 "
+      "GROUP BY device_id "
+      "ON CONFLICT(device_key) DO UPDATE SET last_seen_at = max(last_seen_at, "
+      "excluded.last_seen_at)");
+  if (!devices.ok()) return devices.status();
+  (*devices)->BindInt(1, lo);
+  (*devices)->BindInt(2, hi);
+  if (Status s = (*devices)->Run(); !s.ok()) return s;
+  auto run = db.Prepare(
+      "INSERT INTO upload_runs(started_at, finished_at, event_count, status) "
+      "VALUES(?1, ?1, ?2, 'ok')");
+  if (!run.ok()) return run.status();
+  (*run)->BindInt(1, now);
+  (*run)->BindInt(2, n);
+  return (*run)->Run();
+}
+
+}  // namespace
+
+Result<std::vector<BenchRow>> RunBench(const ExperimentOptions& o) {
+  Scratch scratch(o.dir);
+  std::vector<BenchRow> rows;
+  for (bool indexed : {false, true}) {
+    for (WriteMode mode : o.modes) {
+      auto store = OpenFresh(scratch, fmt::format("bench-{}-{}", WriteModeName(mode), indexed),
+                             mode, indexed);
+      if (!store.ok()) return store.status();
+      auto start = Clock::now();
+      Status s = RunWorkers(o.workers, o.duration, [&](int w, int64_t seq, Waiter& waiter) {
+        return Append(**store, OneEvent(w, seq, o.devices), waiter);
+      });
+      double secs = Seconds(Clock::now() - start);
+      if (!s.ok()) return s;
+      StoreStats st = (*store)->Stats();
+      BenchRow r;
+      r.mode = WriteModeName(mode);
+      r.indexed = indexed;
+      r.events = st.events_written_session;
+      r.events_per_s = static_cast<double>(r.events) / secs;
+      r.commits = st.commits;
+      r.conflicts = st.commit_conflicts;
+      rows.push_back(r);
+      (*store)->Close();
+    }
+  }
+  for (BenchRow& r : rows) {
+    for (const BenchRow& base : rows) {
+      if (base.mode == "serialized" && base.indexed == r.indexed && base.events_per_s > 0) {
+        r.vs_serialized = r.events_per_s / base.events_per_s;
+      }
+    }
+  }
+  return rows;
+}
+
+Result<std::vector<ContentionRow>> RunContention(const ExperimentOptions& o) {
+  Scratch scratch(o.dir);
+  std::vector<ContentionRow> rows;
+  for (WriteMode mode : o.modes) {
+    auto store = OpenFresh(scratch, fmt::format("contention-{}", WriteModeName(mode)), mode, false);
+    if (!store.ok()) return store.status();
+    std::atomic<bool> stop{false};
+    std::atomic<int64_t> checkpoints{0};
+    Status checkpoint_error;
+    std::thread checkpointer([&] {
+      Waiter w;
+      while (!stop) {
+        Status s = Exec(**store, CheckpointJob, w);
+        if (!s.ok()) {
+          checkpoint_error = s;
+          return;
+        }
+        checkpoints++;
+      }
+    });
+    std::mutex mu;
+    std::vector<double> latencies;
+    Status s = RunWorkers(o.workers, o.duration, [&](int w, int64_t seq, Waiter& waiter) {
+      auto t0 = Clock::now();
+      Status st = Append(**store, OneEvent(w, seq, o.devices), waiter);
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      std::lock_guard lock(mu);
+      latencies.push_back(ms);
+      return st;
+    });
+    stop = true;
+    checkpointer.join();
+    if (!s.ok()) return s;
+    if (!checkpoint_error.ok()) return checkpoint_error;
+    std::sort(latencies.begin(), latencies.end());
+    ContentionRow r;
+    r.mode = WriteModeName(mode);
+    r.inserts = static_cast<int64_t>(latencies.size());
+    r.p50_ms = Percentile(latencies, 0.50);
+    r.p95_ms = Percentile(latencies, 0.95);
+    r.p99_ms = Percentile(latencies, 0.99);
+    r.max_ms = latencies.empty() ? 0 : latencies.back();
+    r.checkpoint_txns = checkpoints.load();
+    r.conflicts = (*store)->Stats().commit_conflicts;
+    rows.push_back(r);
+    (*store)->Close();
+  }
+  return rows;
+}
+
+Result<std::vector<DisjointRow>> RunDisjoint(const ExperimentOptions& o) {
+  Scratch scratch(o.dir);
+  constexpr int kRowsPerWriter = 500;
+  constexpr int kStatementsPerTxn = 20;
+  std::vector<DisjointRow> rows;
+  for (WriteMode mode : o.modes) {
+    auto store = OpenFresh(scratch, fmt::format("disjoint-{}", WriteModeName(mode)), mode, false);
+    if (!store.ok()) return store.status();
+    // Each writer owns ids [first[w], first[w] + kRowsPerWriter).
+    std::vector<int64_t> first(o.workers);
+    Waiter setup;
+    for (int w = 0; w < o.workers; ++w) {
+      EventBatch b;
+      for (int i = 0; i < kRowsPerWriter; ++i) b.Add("owner", "telemetry", "{}", true, 1);
+      int64_t id = 0;
+      (*store)->Append(std::move(b), [&](const AppendResult& r) {
+        id = r.first_id;
+        setup.Done(r.status);
+      });
+      if (Status s = setup.Wait(); !s.ok()) return s;
+      first[w] = id;
+    }
+    int64_t commits_before = (*store)->Stats().commits;
+    std::atomic<int64_t> updated{0};
+    auto start = Clock::now();
+    Status s = RunWorkers(o.workers, o.duration, [&](int w, int64_t seq, Waiter& waiter) {
+      Status st = Exec(
+          **store,
+          [&, w, seq](sql::Db& db) -> Status {
+            auto upd = db.Prepare("UPDATE events SET payload_json = ?1 WHERE id = ?2");
+            if (!upd.ok()) return upd.status();
+            for (int k = 0; k < kStatementsPerTxn; ++k) {
+              int64_t slot = (seq * kStatementsPerTxn + k) % kRowsPerWriter;
+              std::string value = fmt::format(R"({{"v":{}}})", seq);
+              (*upd)->BindText(1, value);
+              (*upd)->BindInt(2, first[w] + slot);
+              if (Status r = (*upd)->Run(); !r.ok()) return r;
+            }
+            return Status::Ok();
+          },
+          waiter);
+      if (st.ok()) updated += kStatementsPerTxn;
+      return st;
+    });
+    double secs = Seconds(Clock::now() - start);
+    if (!s.ok()) return s;
+    StoreStats st = (*store)->Stats();
+    DisjointRow r;
+    r.mode = WriteModeName(mode);
+    r.rows_updated = updated.load();
+    r.rows_per_s = static_cast<double>(r.rows_updated) / secs;
+    r.transactions = st.commits - commits_before;
+    r.conflicts = st.commit_conflicts;
+    rows.push_back(r);
+    (*store)->Close();
+  }
+  return rows;
+}
+
+std::string BenchTable(const std::vector<BenchRow>& rows) {
+  std::string out =
+      "| mode | indexed | events/s | vs serialized | events | commits | conflicts |\n"
+      "|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    out += fmt::format("| {} | {} | {:.0f} | {:.2f}x | {} | {} | {} |\n", r.mode,
+                       r.indexed ? "yes" : "no", r.events_per_s, r.vs_serialized, r.events,
+                       r.commits, r.conflicts);
+  }
+  return out;
+}
+
+std::string ContentionTable(const std::vector<ContentionRow>& rows) {
+  std::string out =
+      "| mode | p50 ms | p95 ms | p99 ms | max ms | inserts | checkpoint txns | conflicts |\n"
+      "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    out +=
+        fmt::format("| {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {} |\n", r.mode, r.p50_ms,
+                    r.p95_ms, r.p99_ms, r.max_ms, r.inserts, r.checkpoint_txns, r.conflicts);
+  }
+  return out;
+}
+
+std::string DisjointTable(const std::vector<DisjointRow>& rows) {
+  std::string out =
+      "| mode | rows updated/s | rows updated | transactions | conflicts |\n"
+      "|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    out += fmt::format("| {} | {:.0f} | {} | {} | {} |\n", r.mode, r.rows_per_s, r.rows_updated,
+                       r.transactions, r.conflicts);
+  }
+  return out;
+}
+
+std::string ExperimentsJson(const std::vector<BenchRow>* bench,
+                            const std::vector<ContentionRow>* contention,
+                            const std::vector<DisjointRow>* disjoint) {
+  JsonWriter w;
+  w.BeginObject();
+  if (bench) {
+    w.Key("bench");
+    w.BeginArray();
+    for (const auto& r : *bench) {
+      w.BeginObject();
+      w.Key("mode");
+      w.String(r.mode);
+      w.Key("indexed");
+      w.Bool(r.indexed);
+      w.Key("events_per_s");
+      w.Double(r.events_per_s);
+      w.Key("vs_serialized");
+      w.Double(r.vs_serialized);
+      w.Key("events");
+      w.Int(r.events);
+      w.Key("commits");
+      w.Int(r.commits);
+      w.Key("conflicts");
+      w.Int(r.conflicts);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (contention) {
+    w.Key("contention");
+    w.BeginArray();
+    for (const auto& r : *contention) {
+      w.BeginObject();
+      w.Key("mode");
+      w.String(r.mode);
+      w.Key("p50_ms");
+      w.Double(r.p50_ms);
+      w.Key("p95_ms");
+      w.Double(r.p95_ms);
+      w.Key("p99_ms");
+      w.Double(r.p99_ms);
+      w.Key("max_ms");
+      w.Double(r.max_ms);
+      w.Key("inserts");
+      w.Int(r.inserts);
+      w.Key("checkpoint_txns");
+      w.Int(r.checkpoint_txns);
+      w.Key("conflicts");
+      w.Int(r.conflicts);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (disjoint) {
+    w.Key("disjoint");
+    w.BeginArray();
+    for (const auto& r : *disjoint) {
+      w.BeginObject();
+      w.Key("mode");
+      w.String(r.mode);
+      w.Key("rows_per_s");
+      w.Double(r.rows_per_s);
+      w.Key("rows_updated");
+      w.Int(r.rows_updated);
+      w.Key("transactions");
+      w.Int(r.transactions);
+      w.Key("conflicts");
+      w.Int(r.conflicts);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  return w.Take();
+}
+
+}  // namespace cistern::loadgen

@@ -1,0 +1,228 @@
+#include "uploader/uploader.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+#include "common/thread_name.h"
+#include "uploader/backoff.h"
+#include "uploader/checkpoint_jobs.h"
+
+namespace cistern {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Uploader::Uploader(std::shared_ptr<Store> store, std::unique_ptr<Sink> sink,
+                   UploaderOptions options)
+    : store_(std::move(store)), sink_(std::move(sink)), options_(options) {}
+
+Uploader::~Uploader() { Stop(std::chrono::milliseconds(0)); }
+
+Status Uploader::Start() {
+  auto reader = BacklogReader::Open(store_->path());
+  if (!reader.ok()) return reader.status();
+  reader_ = std::move(reader.value());
+  batch_.node_id = store_->Stats().node_id;
+  thread_ = std::thread([this] { Run(); });
+  spdlog::info("uploader started: sink={} batch={} interval={}ms", sink_->name(), options_.batch,
+               options_.interval.count());
+  return Status::Ok();
+}
+
+void Uploader::Stop(std::chrono::milliseconds drain_timeout) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+    drain_deadline_ = Clock::now() + drain_timeout;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Uploader::Draining() const {
+  std::lock_guard lock(mu_);
+  return stop_;
+}
+
+void Uploader::Sleep(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  auto until = Clock::now() + d;
+  const bool was_stopping = stop_;
+  if (stop_) until = std::min(until, drain_deadline_);
+  // A stop request ends an interval wait at once (the drain starts); while draining, waits
+  // never pass the drain deadline.
+  cv_.wait_until(lock, until, [&] { return stop_ != was_stopping; });
+}
+
+Status Uploader::Exec(Job job) {
+  std::promise<Status> done;
+  auto f = done.get_future();
+  store_->Exec(std::move(job), [&done](const Status& s) { done.set_value(s); });
+  return f.get();
+}
+
+void Uploader::Run() {
+  SetThreadName("cistern-upload");
+  Backoff backoff(options_.initial_backoff, options_.max_backoff,
+                  static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
+  auto window_start = Clock::now();
+  int64_t window_events = events_shipped_.load();
+  auto last_prune = Clock::time_point{};
+  for (;;) {
+    bool draining = Draining();
+    if (draining) {
+      std::lock_guard lock(mu_);
+      if (Clock::now() >= drain_deadline_) break;
+    }
+    if (!draining && Clock::now() - last_prune >= std::chrono::seconds(1)) {
+      Prune();
+      last_prune = Clock::now();
+    }
+    int64_t failures_before = failures_.load();
+    bool full = Cycle();
+    auto now = Clock::now();
+    if (now - window_start >= std::chrono::seconds(5)) {
+      double secs = std::chrono::duration<double>(now - window_start).count();
+      rate_eps_ = static_cast<double>(events_shipped_.load() - window_events) / secs;
+      window_start = now;
+      window_events = events_shipped_.load();
+    }
+    if (failures_.load() != failures_before) {
+      auto delay = backoff.Next();
+      backoff_ms_ = delay.count();
+      Sleep(delay);
+      continue;
+    }
+    backoff.Reset();
+    backoff_ms_ = 0;
+    if (full) continue;
+    if (draining && batch_.empty()) break;  // drained
+    if (!draining) Sleep(options_.interval);
+  }
+  spdlog::info("uploader stopped: {} events shipped, backlog {}", events_shipped_.load(),
+               store_->Stats().backlog);
+}
+
+bool Uploader::Cycle() {
+  if (Status s = reader_->Read(options_.batch, &batch_); !s.ok()) {
+    spdlog::error("uploader: reading the backlog: {}", s.message());
+    failures_++;
+    consecutive_failures_++;
+    std::lock_guard lock(mu_);
+    last_error_ = "reading the backlog: " + s.message();
+    return false;
+  }
+  if (batch_.empty()) return false;
+  const int64_t started = WallMs();
+  runs_++;
+  SendResult r = sink_->Send(batch_);
+  if (!r.ok()) {
+    failures_++;
+    if (consecutive_failures_++ == 0) {
+      spdlog::warn("uploader: sink {} failing: {}", sink_->name(), r.error);
+    }
+    last_failure_ms_ = WallMs();
+    {
+      std::lock_guard lock(mu_);
+      last_error_ = r.error;
+    }
+    Status s = Exec(FailedRunJob(started, WallMs(), static_cast<int64_t>(batch_.size()), r.error));
+    if (!s.ok()) spdlog::warn("uploader: recording a failed run: {}", s.message());
+    return false;
+  }
+  auto marked = std::make_shared<int64_t>(0);
+  Status s = Exec(MarkUploadedJob(batch_, started, WallMs(), marked));
+  if (!s.ok()) {
+    // Shipped but not checkpointed: the batch will be shipped again (at-least-once).
+    failures_++;
+    consecutive_failures_++;
+    std::lock_guard lock(mu_);
+    last_error_ = "checkpoint after ship: " + s.message();
+    spdlog::warn("uploader: {}", last_error_);
+    return false;
+  }
+  store_->OnUploaded(*marked);
+  events_shipped_ += static_cast<int64_t>(batch_.size());
+  duplicates_ += r.duplicates;
+  last_success_ms_ = WallMs();
+  if (consecutive_failures_.exchange(0) > 0) {
+    spdlog::info("uploader: sink {} recovered", sink_->name());
+  }
+  return batch_.size() == options_.batch;
+}
+
+void Uploader::Prune() {
+  // Several short jobs rather than one long one: ingest interleaves between them.
+  for (int i = 0; i < 50; ++i) {
+    // Over --max-db-bytes, uploaded events go whatever their age: they were delivered, and
+    // keeping them would refuse (or evict) events that were not.
+    StoreStats st = store_->Stats();
+    const bool over = st.max_db_bytes > 0 && st.used_bytes >= st.max_db_bytes;
+    const int64_t cutoff = over ? WallMs() : WallMs() - options_.retain_uploaded.count();
+    auto deleted = std::make_shared<int64_t>(0);
+    Status s = Exec(RetentionJob(cutoff, options_.retention_chunk, deleted));
+    if (!s.ok()) {
+      spdlog::warn("uploader: retention: {}", s.message());
+      return;
+    }
+    if (*deleted == 0) return;
+    store_->OnPruned(*deleted);
+    events_pruned_ += *deleted;
+    if (*deleted < options_.retention_chunk) return;
+  }
+}
+
+bool Uploader::Healthy() const { return consecutive_failures_.load() == 0; }
+
+std::string Uploader::State() const { return Healthy() ? "ok" : "failing"; }
+
+void Uploader::WriteStats(JsonWriter& w) const {
+  w.BeginObject();
+  w.Key("configured");
+  w.Bool(true);
+  w.Key("sink");
+  w.String(sink_->name());
+  w.Key("healthy");
+  w.Bool(Healthy());
+  w.Key("runs");
+  w.Int(runs_.load());
+  w.Key("failures");
+  w.Int(failures_.load());
+  w.Key("consecutive_failures");
+  w.Int(consecutive_failures_.load());
+  {
+    std::lock_guard lock(mu_);
+    w.Key("last_error");
+    if (last_error_.empty())
+      w.Null();
+    else
+      w.String(last_error_);
+  }
+  w.Key("last_success_at");
+  w.Int(last_success_ms_.load());
+  w.Key("last_failure_at");
+  w.Int(last_failure_ms_.load());
+  w.Key("events_uploaded");
+  w.Int(events_shipped_.load());
+  w.Key("duplicates_reported");
+  w.Int(duplicates_.load());
+  w.Key("upload_rate_eps");
+  w.Double(rate_eps_.load());
+  w.Key("backoff_ms");
+  w.Int(backoff_ms_.load());
+  w.Key("events_pruned");
+  w.Int(events_pruned_.load());
+  w.EndObject();
+}
+
+}  // namespace cistern

@@ -1,0 +1,201 @@
+// The uploader against a real store and an in-process sink (the real sinks have their own
+// tests against real servers; this one is about the cycle: order, checkpoint, retries,
+// retention, drain).
+#include "uploader/uploader.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "support/sqlite_peek.h"
+#include "support/store_helpers.h"
+#include "support/temp_dir.h"
+
+namespace cistern::testing {
+namespace {
+
+// Records what it is sent; fails while `fail` is true.
+class RecordingSink : public Sink {
+ public:
+  std::string name() const override { return "recording"; }
+  SendResult Send(const UploadBatch& batch) override {
+    std::lock_guard lock(mu);
+    ++calls;
+    if (fail) return SendResult::Retry("upstream down (test)");
+    for (int64_t id : batch.ids) ids.push_back(id);
+    node_ids.insert(batch.node_id);
+    return SendResult::Ok();
+  }
+  std::mutex mu;
+  bool fail = false;
+  int calls = 0;
+  std::vector<int64_t> ids;
+  std::set<std::string> node_ids;
+};
+
+class UploaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = OpenStore(StoreOptions{}); }
+  std::shared_ptr<Store> OpenStore(StoreOptions o) {
+    o.path = dir_.File("events.db");
+    o.max_backlog = o.max_backlog == 50'000 ? 0 : o.max_backlog;
+    auto s = Store::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.value();
+  }
+  UploaderOptions Fast() {
+    UploaderOptions o;
+    o.interval = std::chrono::milliseconds(20);
+    o.batch = 100;
+    o.initial_backoff = std::chrono::milliseconds(10);
+    o.max_backoff = std::chrono::milliseconds(40);
+    return o;
+  }
+  // Polls until pred() or 15 s.
+  template <typename P>
+  bool Eventually(P pred) {
+    for (int i = 0; i < 1500; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
+  }
+  std::string db() const { return dir_.File("events.db"); }
+  TempDir dir_;
+  std::shared_ptr<Store> store_;
+};
+
+TEST_F(UploaderTest, ShipsEverythingOnceInIdOrderThenCheckpoints) {
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(
+        AppendAndWait(*store_, MakeBatch(10, "dev" + std::to_string(i % 4), 1000 + i)).status.ok());
+  }
+  auto sink = std::make_unique<RecordingSink>();
+  RecordingSink* rec = sink.get();
+  Uploader up(store_, std::move(sink), Fast());
+  ASSERT_TRUE(up.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return store_->Stats().backlog == 0; }));
+  up.Stop(std::chrono::milliseconds(0));
+  std::lock_guard lock(rec->mu);
+  ASSERT_EQ(rec->ids.size(), 250u);
+  for (size_t i = 0; i < rec->ids.size(); ++i) EXPECT_EQ(rec->ids[i], static_cast<int64_t>(i + 1));
+  EXPECT_EQ(rec->node_ids, std::set<std::string>{store_->Stats().node_id});
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM events WHERE uploaded_at IS NULL"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM upload_runs WHERE status = 'ok'"), 3);
+  EXPECT_EQ(QueryInt(db(), "SELECT sum(event_count) FROM upload_runs WHERE status = 'ok'"), 250);
+  // devices: label = key, newest last_seen_at (ts of the last batch per device).
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM devices WHERE label = device_key"), 4);
+  EXPECT_EQ(QueryInt(db(), "SELECT last_seen_at FROM devices WHERE device_key = 'dev0'"), 1024);
+  EXPECT_EQ(store_->Stats().events_uploaded, 250);
+}
+
+TEST_F(UploaderTest, AFailingSinkMarksNothingRecordsErrorsAndRecovers) {
+  ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(30)).status.ok());
+  auto sink = std::make_unique<RecordingSink>();
+  RecordingSink* rec = sink.get();
+  rec->fail = true;
+  Uploader up(store_, std::move(sink), Fast());
+  ASSERT_TRUE(up.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return !up.Healthy(); }));
+  ASSERT_TRUE(Eventually([&] {
+    return QueryInt(db(), "SELECT count(*) FROM upload_runs WHERE status = 'error'") >= 3;
+  }));
+  EXPECT_EQ(store_->Stats().backlog, 30);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM events WHERE uploaded_at IS NOT NULL"), 0);
+  EXPECT_EQ(QueryRows(db(), "SELECT error FROM upload_runs LIMIT 1")[0][0], "upstream down (test)");
+  EXPECT_EQ(up.State(), "failing");
+  {
+    std::lock_guard lock(rec->mu);
+    rec->fail = false;
+  }
+  ASSERT_TRUE(Eventually([&] { return store_->Stats().backlog == 0; }));
+  EXPECT_TRUE(Eventually([&] { return up.Healthy(); }));
+  up.Stop(std::chrono::milliseconds(0));
+  std::lock_guard lock(rec->mu);
+  EXPECT_EQ(rec->ids.size(), 30u);
+}
+
+TEST_F(UploaderTest, RetentionDeletesOnlyUploadedEventsAndIdsStayUnique) {
+  UploaderOptions o = Fast();
+  o.retain_uploaded = std::chrono::milliseconds(0);
+  ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(120)).status.ok());
+  auto sink = std::make_unique<RecordingSink>();
+  RecordingSink* rec = sink.get();
+  Uploader up(store_, std::move(sink), o);
+  ASSERT_TRUE(up.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return CountEvents(db()) == 0; }));
+  {
+    std::lock_guard lock(rec->mu);
+    rec->fail = true;  // from now on nothing is uploaded: nothing may be deleted
+  }
+  ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(7)).status.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // several retention passes
+  EXPECT_EQ(CountEvents(db()), 7);
+  EXPECT_EQ(QueryInt(db(), "SELECT min(id) FROM events"), 121) << "ids must not be reused";
+  EXPECT_EQ(store_->Stats().events_pruned, 120);
+  up.Stop(std::chrono::milliseconds(0));
+}
+
+TEST_F(UploaderTest, StopDrainsTheBacklogWithinTheTimeout) {
+  UploaderOptions o = Fast();
+  o.interval = std::chrono::hours(1);  // only the drain can ship these
+  auto sink = std::make_unique<RecordingSink>();
+  Uploader up(store_, std::move(sink), o);
+  ASSERT_TRUE(up.Start().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // first (empty) cycle done
+  ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(450)).status.ok());
+  up.Stop(std::chrono::seconds(10));
+  EXPECT_EQ(store_->Stats().backlog, 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM events WHERE uploaded_at IS NULL"), 0);
+}
+
+TEST_F(UploaderTest, DropOldestEvictsOnlyPendingEventsAndCountsThem) {
+  store_->Close();
+  store_.reset();
+  StoreOptions o;
+  o.max_backlog = 100;
+  o.on_full = OnFull::kDropOldest;
+  store_ = OpenStore(o);
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(10)).status.ok());
+  auto st = store_->Stats();
+  EXPECT_EQ(st.backlog, 100);
+  EXPECT_EQ(st.events_dropped, 150);
+  EXPECT_EQ(CountEvents(db()), 100);
+  EXPECT_EQ(QueryInt(db(), "SELECT min(id) FROM events"), 151) << "the oldest go first";
+  EXPECT_EQ(st.events_written, 250);
+}
+
+TEST_F(UploaderTest, MaxDbBytesRefusesWritesUntilUploadedEventsAreDeleted) {
+  store_->Close();
+  store_.reset();
+  StoreOptions o;
+  o.max_db_bytes = 256 * 1024;
+  store_ = OpenStore(o);
+  int accepted = 0;
+  Status last;
+  for (int i = 0; i < 400 && last.ok(); ++i) {
+    auto r = AppendAndWait(*store_, MakeBatch(50));
+    last = r.status;
+    accepted += r.status.ok() ? 50 : 0;
+  }
+  ASSERT_EQ(last.code(), Status::Code::kBufferFull) << "never reached the size bound";
+  EXPECT_NE(last.message().find("max-db-bytes"), std::string::npos);
+  int64_t rows = CountEvents(db());
+  EXPECT_EQ(rows, accepted);
+  // Once events are uploaded, the bound makes room by deleting uploaded ones first.
+  Uploader up(store_, std::make_unique<RecordingSink>(), Fast());
+  ASSERT_TRUE(up.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return store_->Stats().backlog == 0; }));
+  bool resumed = false;
+  for (int i = 0; i < 100 && !resumed; ++i) {
+    resumed = AppendAndWait(*store_, MakeBatch(50)).status.ok();
+    if (!resumed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(resumed);
+  up.Stop(std::chrono::milliseconds(0));
+}
+
+}  // namespace
+}  // namespace cistern::testing
