@@ -21,8 +21,9 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
 
+# Every benchmark; writes bench/RESULTS.md (several minutes; run on a quiet machine).
 bench: build
-	bash bench/run-http
+	bash bench/run-all
 
 clean:
 	rm -rf $(BUILD)

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "support/mosquitto_broker.h"
+#include "support/upload_batches.h"
 
 namespace cistern {
 namespace {
@@ -24,17 +25,8 @@ using Clock = std::chrono::steady_clock;
 using Outcome = SendResult::Outcome;
 using std::chrono::milliseconds;
 
-// n events with ids first_id.. (every third has no payload; one device id needs escaping).
 UploadBatch MakeBatch(int64_t first_id, int n, const std::string& node_id = "node-7f3a") {
-  UploadBatch b;
-  b.node_id = node_id;
-  for (int i = 0; i < n; ++i) {
-    b.ids.push_back(first_id + i);
-    std::string device = i == 1 ? "dev \"quoted\"\\é" : "sensor-" + std::to_string(i % 5);
-    std::string payload = R"({"temp":21.5,"seq":)" + std::to_string(i) + R"(,"tags":["a","b"]})";
-    b.events.Add(device, i % 2 ? "telemetry" : "alarm", payload, i % 3 != 2, 1748722000000 + i);
-  }
-  return b;
+  return testing::MakeUploadBatch(first_id, n, node_id);
 }
 
 std::unique_ptr<Sink> MakeSink(const std::string& url, milliseconds timeout = milliseconds(5000),

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/spawn.h"
+
 namespace cistern::testing {
 namespace {
 
@@ -20,31 +22,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
-}
-
-// fork + exec with stdout/stderr redirected to `log_path`.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) dup2(null, 0);
-    // Nothing else of the test may leak into the server: an inherited listening socket (a
-    // test receiver's, opened without CLOEXEC) would keep that port bound after the test
-    // closed it.
-    close_range(3, ~0U, 0);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
 }
 
 int DecodeStatus(int status) {
@@ -64,7 +41,7 @@ CisternProcess::CisternProcess(const std::string& dir, const std::string& db_pat
   std::vector<std::string> args = {CISTERN_BINARY, "--db",         db_path,    "--addr",
                                    "127.0.0.1:0",  "--ready-file", ready_path_};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  pid_ = Spawn(args, log_path_);
+  pid_ = SpawnWithLog(args, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string ready = ReadFile(ready_path_);
@@ -129,7 +106,7 @@ RunResult RunCistern(const std::vector<std::string>& args, std::chrono::millisec
   if (fd >= 0) close(fd);
   std::vector<std::string> full = {CISTERN_BINARY};
   full.insert(full.end(), args.begin(), args.end());
-  pid_t pid = Spawn(full, templ);
+  pid_t pid = SpawnWithLog(full, templ);
   RunResult result;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;

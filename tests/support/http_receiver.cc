@@ -32,7 +32,7 @@ struct HttpReceiver::Impl {
   void DoAccept();
 
   const HttpReceiverOptions options;
-  asio::io_context hold_ioc;         // only owns `hold`
+  asio::io_context hold_ioc;          // only owns `hold`
   std::unique_ptr<tcp::socket> hold;  // GoDown(): the port, bound but not listening
 
   // Protected by mu.

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/spawn.h"
+
 namespace cistern::testing {
 namespace {
 
@@ -95,29 +97,8 @@ bool MosquittoBroker::Launch() {
       << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
   }
   const std::string log = dir_.File("mosquitto.log");
-  std::vector<std::string> args = {kMosquitto, "-c", conf};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  pid_t pid = fork();
+  pid_t pid = SpawnWithLog({kMosquitto, "-c", conf}, log);
   if (pid < 0) return false;
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);  // an ignored disposition would survive exec
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) dup2(null, 0);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
   pid_ = pid;
   auto deadline = Clock::now() + std::chrono::seconds(10);
   while (Clock::now() < deadline) {

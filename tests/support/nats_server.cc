@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "support/http_client.h"
+#include "support/spawn.h"
 
 namespace cistern::testing {
 namespace {
@@ -104,19 +105,7 @@ bool NatsServer::Spawn() {
   if (pid_ > 0) return true;
   std::string config = dir_ + "/" + name_ + ".conf";
   std::string log = dir_ + "/" + name_ + ".log";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) dup2(null, 0);
-    execl(kNatsServerBinary, kNatsServerBinary, "-c", config.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  pid_t pid = SpawnWithLog({kNatsServerBinary, "-c", config}, log);
   pid_ = pid;
   return pid > 0;
 }

@@ -1,0 +1,19 @@
+// Starting real server processes for tests (cistern, nats-server, mosquitto): one place for
+// the fork/exec details every such helper needs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace cistern::testing {
+
+// fork + execv(argv[0], argv) with stdout and stderr appended to `log_path`, stdin from
+// /dev/null, a clean signal mask and default SIGPIPE (an ignored disposition or a blocked
+// signal would survive exec), and no other inherited file descriptor: a test's listening
+// socket leaked into a child keeps that port bound after the test closed it.
+// Returns the child's pid, or -1 when fork failed (exec failure: the child exits 127).
+pid_t SpawnWithLog(const std::vector<std::string>& argv, const std::string& log_path);
+
+}  // namespace cistern::testing
