@@ -130,7 +130,7 @@ Response Router::StatusError(const Status& s, int64_t index, unsigned version, b
   }
   if (s.code() == Status::Code::kBufferFull) {
     w.Key("backlog");
-    w.Int(store_->Stats().backlog);
+    w.Int(store_->backlog());
   }
   w.EndObject();
   Response res = Json(ToHttp(s), w.Take(), version, keep_alive);

@@ -134,7 +134,10 @@ Status DirectWriter::Transact(const std::function<int(Conn&, Status*)>& body, in
 }
 
 void DirectWriter::Submit(EventBatch batch, AppendCallback done) {
-  if (!Enter()) return done(AppendResult{Status::Unavailable("shutting down"), 0, 0});
+  if (!Enter()) {
+    state_.counters->admitted.fetch_sub(static_cast<int64_t>(batch.size()));
+    return done(AppendResult{Status::Unavailable("shutting down"), 0, 0});
+  }
   const auto n = static_cast<int64_t>(batch.size());
   // Ids are taken before the transaction and kept across its retries; a request that
   // finally fails leaves a gap, never a duplicate.

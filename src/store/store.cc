@@ -88,11 +88,6 @@ void Store::Append(EventBatch batch, AppendCallback done) {
   } else {
     counters_.admitted.fetch_add(n);
   }
-  if (writer_->QueueDepth() >= options_.max_queued_requests) {
-    counters_.admitted.fetch_sub(n);
-    done(AppendResult{Status::BufferFull("writer queue full"), 0, 0});
-    return;
-  }
   writer_->Submit(std::move(batch), std::move(done));
 }
 

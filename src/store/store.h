@@ -32,9 +32,8 @@ struct StoreOptions {
   // stay under it; then new writes are refused (kReject) or the oldest un-uploaded events are
   // evicted (kDropOldest). Group mode only; the comparison modes do not enforce it.
   uint64_t max_db_bytes = 0;
-  bool indexed = false;                 // create events(device_id) index
-  int64_t max_backlog = 50'000;         // 0 = unlimited
-  size_t max_queued_requests = 65'536;  // requests waiting for the writer
+  bool indexed = false;          // create events(device_id) index
+  int64_t max_backlog = 50'000;  // 0 = unlimited
   WriterLimits writer;
 };
 
@@ -96,6 +95,8 @@ class Store {
   void Exec(Job job, JobCallback done);
 
   StoreStats Stats() const;
+  // The backlog gauge alone (an atomic load; Stats() also stats the files).
+  int64_t backlog() const { return counters_.backlog.load(std::memory_order_relaxed); }
   const std::string& path() const { return options_.path; }
   const StoreOptions& options() const { return options_; }
 

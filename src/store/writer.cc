@@ -65,15 +65,18 @@ void Writer::Exec(Job job, JobCallback done) {
 }
 
 void Writer::Enqueue(Item item) {
+  Status closed = Status::Unavailable("shutting down");
   {
     std::lock_guard lock(mu_);
-    if (!stopping_) {
+    if (!stopping_ && (item.job || queue_.size() < limits_.max_queued_requests)) {
       queue_.push_back(std::move(item));
       cv_.notify_one();
       return;
     }
+    if (!stopping_) closed = Status::BufferFull("writer queue full");
   }
-  Status closed = Status::Unavailable("shutting down");
+  // Refused before any transaction: give the admission back (not a commit failure).
+  if (!item.job) state_.counters->admitted.fetch_sub(static_cast<int64_t>(item.batch.size()));
   if (item.job) {
     item.job_done(closed);
   } else {

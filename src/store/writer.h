@@ -34,6 +34,9 @@ namespace cistern {
 struct WriterLimits {
   size_t max_group_requests = 1024;
   size_t max_group_events = 20'000;
+  // Appends waiting for the writer at most; more are refused at once with BufferFull
+  // (jobs are never refused: the uploader's checkpoint must get through).
+  size_t max_queued_requests = 65'536;
   // Room-making policy (see StoreOptions): evict un-uploaded events when the backlog would
   // pass max_backlog or the file is over max_db_bytes (drop_oldest); prune uploaded events
   // first whenever the file is over max_db_bytes (both policies).
