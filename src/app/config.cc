@@ -88,7 +88,8 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   app.add_option("--body-timeout", body_timeout, "time to receive a request's body")
       ->capture_default_str();
   app.add_option("--max-connections", max_connections,
-                 "open connections at most; more are answered 503 and closed")
+                 "open connections at most; at the limit the connection idle longest is closed "
+                 "to make room, and when all are busy new ones get 503")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
   app.add_option("--shutdown-grace", shutdown_grace,

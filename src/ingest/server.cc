@@ -76,9 +76,13 @@ void Server::OnAccept(boost::system::error_code ec, Session::Socket socket) {
   if (ec) {
     // EMFILE and friends: log, and keep accepting rather than dying.
     spdlog::warn("accept: {}", ec.message());
-  } else if (tracker_.Count() >= options_.max_connections) {
+  } else if (tracker_.Count() >= options_.max_connections && !tracker_.EvictOldestIdle()) {
+    // Every connection is busy with a request: refuse the new one.
     RejectConnection(std::move(socket));
   } else {
+    // At the limit, the connection that waited longest for a request made room: idle
+    // keep-alive and slow-header clients cannot lock out new ones (nginx does the same with
+    // idle keep-alive connections when worker_connections run out).
     socket.set_option(tcp::no_delay(true), ec);
     std::make_shared<Session>(std::move(socket), router_, options_.session, tracker_)->Start();
   }

@@ -71,9 +71,16 @@ void Session::Expire() {
   });
 }
 
+void Session::Evict() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->state_ == State::kReadingHeader) self->DoClose();
+  });
+}
+
 void Session::DoReadHeader() {
   if (closing_) return DoClose();
   state_ = State::kReadingHeader;
+  idle_since_ms_.store(NowMs(), std::memory_order_relaxed);
   parser_.emplace();
   parser_->body_limit(limits_.max_body_bytes);
   parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
@@ -83,6 +90,7 @@ void Session::DoReadHeader() {
 }
 
 void Session::OnReadHeader(beast::error_code ec, size_t) {
+  idle_since_ms_.store(0, std::memory_order_relaxed);
   if (ec) return OnReadError(ec);
   state_ = State::kReadingBody;
   // Refuse an oversized body before reading it: Content-Length says so up front.

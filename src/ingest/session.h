@@ -57,6 +57,12 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t deadline_ms() const { return deadline_ms_.load(std::memory_order_relaxed); }
   // Closes the connection if its deadline has passed (checked again on the strand).
   void Expire();
+  // Steady-clock ms since which the connection has been waiting for a request (keep-alive
+  // idle, or a client still sending its header); 0 while a request is being handled.
+  int64_t idle_since_ms() const { return idle_since_ms_.load(std::memory_order_relaxed); }
+  // Closes the connection if it is still waiting for a request (checked on the strand): how
+  // the server makes room for a new client when --max-connections is reached.
+  void Evict();
 
   static int64_t NowMs();
 
@@ -82,6 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const SessionLimits& limits_;
   SessionTracker& tracker_;
   std::atomic<int64_t> deadline_ms_{0};
+  std::atomic<int64_t> idle_since_ms_{0};
   State state_ = State::kReadingHeader;
   bool closing_ = false;
   size_t linger_budget_ = 0;

@@ -11,4 +11,19 @@ void SessionTracker::Sweep(int64_t now_ms) const {
   }
 }
 
+bool SessionTracker::EvictOldestIdle() const {
+  std::shared_ptr<Session> oldest;
+  int64_t since = 0;
+  for (const auto& s : Live()) {
+    int64_t t = s->idle_since_ms();
+    if (t != 0 && (!oldest || t < since)) {
+      oldest = s;
+      since = t;
+    }
+  }
+  if (!oldest) return false;
+  oldest->Evict();
+  return true;
+}
+
 }  // namespace cistern

@@ -37,6 +37,8 @@ class SessionTracker {
   }
   // Expires every session whose deadline (steady ms) is before `now_ms`.
   void Sweep(int64_t now_ms) const;
+  // Evicts the session that has waited longest for a request; false when none is waiting.
+  bool EvictOldestIdle() const;
 
  private:
   mutable std::mutex mu_;

@@ -73,22 +73,44 @@ TEST_F(LimitsTest, HugeContentLengthIsRefusedBeforeTheBodyArrives) {
   EXPECT_EQ(Rows(), 0);
 }
 
-TEST_F(LimitsTest, ConnectionLimitRefusesExtraClientsWith503) {
-  Start({"--max-connections", "4"});
+TEST_F(LimitsTest, ThousandsOfIdleConnectionsDoNotLockOutNewClients) {
+  Start({"--max-connections", "50"});
   asio::io_context ioc;
   std::vector<std::unique_ptr<tcp::socket>> idle;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 600; ++i) {  // idle sockets and slowloris-style half headers
     idle.push_back(std::make_unique<tcp::socket>(ioc));
-    idle.back()->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    boost::system::error_code ec;
+    idle.back()->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()), ec);
+    if (!ec && i % 2) asio::write(*idle.back(), asio::buffer(std::string("GET /heal")), ec);
   }
-  // Give the server a moment to accept all four.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // A real client still gets in (the longest-idle connection made room) and is served.
+  HttpClient fresh("127.0.0.1", server_->port());
+  EXPECT_EQ(fresh.Get("/healthz").status, 200);
+  EXPECT_EQ(fresh.Post("/events", R"({"device_id":"a","kind":"t"})").status, 200);
+  EXPECT_EQ(Rows(), 1);
+}
+
+TEST_F(LimitsTest, WhenEveryConnectionIsBusyNewOnesGet503) {
+  Start({"--max-connections", "4", "--body-timeout", "20s"});
+  asio::io_context ioc;
+  std::vector<std::unique_ptr<tcp::socket>> busy;
+  for (int i = 0; i < 4; ++i) {  // each mid-request: header sent, body still coming
+    busy.push_back(std::make_unique<tcp::socket>(ioc));
+    busy.back()->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    asio::write(*busy.back(),
+                asio::buffer(std::string("POST /events HTTP/1.1\r\nHost: x\r\n"
+                                         "Content-Length: 100\r\n\r\n{\"device_id\"")));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   std::string got = RawExchange(server_->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(got.rfind("HTTP/1.1 503", 0), 0u) << got;
-  idle.clear();  // the slots free up...
+  EXPECT_NE(got.find("too many connections"), std::string::npos) << got;
+  busy.clear();  // the slots free up...
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   HttpClient fresh("127.0.0.1", server_->port());
   EXPECT_EQ(fresh.Get("/healthz").status, 200);  // ... and new clients are served again
+  EXPECT_EQ(Rows(), 0);
 }
 
 }  // namespace
