@@ -7,8 +7,10 @@
 #include <charconv>
 #include <iostream>
 #include <thread>
+#include <tuple>
 
 #include "common/duration.h"
+#include "common/secrets.h"
 
 namespace cistern {
 
@@ -45,6 +47,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   std::string drain_timeout = "5s", webhook_timeout = "10s", sink_timeout = "10s";
   std::string max_db_bytes = "0", on_full = "reject";
   SinkConfig& k = c.sink;
+  std::string auth_token_file, admin_token_file;
   std::string max_body = "1MiB", max_payload = "64KiB";
   std::string header_timeout = "30s", body_timeout = "30s", shutdown_grace = "10s";
   int64_t max_backlog = c.store.max_backlog;
@@ -150,6 +153,10 @@ ParsedArgs ParseArgs(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--sink-timeout", sink_timeout, "nats/mqtt sinks: how long to wait for acks")
       ->capture_default_str();
+  app.add_option("--auth-token-file", auth_token_file,
+                 "require a bearer token from this file (one per line) for POST /events");
+  app.add_option("--admin-token-file", admin_token_file,
+                 "require a bearer token from this file for /stats (/healthz stays open)");
   app.add_option("--ready-file", c.ready_file,
                  "write the bound HOST:PORT to this file once listening (for scripts)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
@@ -224,6 +231,14 @@ ParsedArgs ParseArgs(int argc, char** argv) {
     if (!s.ok()) return usage_error(s.message());
   }
   c.uploader.initial_backoff = std::min(c.uploader.initial_backoff, c.uploader.max_backoff);
+  for (auto [flag, file, dst] :
+       {std::tuple{"--auth-token-file", &auth_token_file, &c.router.ingest_tokens},
+        std::tuple{"--admin-token-file", &admin_token_file, &c.router.admin_tokens}}) {
+    if (file->empty()) continue;
+    auto tokens = ReadTokenFile(*file);
+    if (!tokens.ok()) return usage_error(std::string(flag) + ": " + tokens.status().message());
+    *dst = std::move(tokens.value());
+  }
   if (auto v = ParseSize(max_db_bytes); v.ok()) {
     c.store.max_db_bytes = *v;
   } else {

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/json_writer.h"
+#include "common/secrets.h"
 #include "event/gzip.h"
 
 namespace cistern {
@@ -83,6 +84,8 @@ void Router::Count(http::status status) {
     counters_.status_2xx.fetch_add(1, std::memory_order_relaxed);
   else if (code == 400)
     counters_.status_400.fetch_add(1, std::memory_order_relaxed);
+  else if (code == 401)
+    counters_.status_401.fetch_add(1, std::memory_order_relaxed);
   else if (code == 404 || code == 405)
     counters_.status_404_405.fetch_add(1);
   else if (code == 413)
@@ -153,6 +156,7 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
   };
   if (path == "/events") {
     if (method != http::verb::post) return wrong_method("POST");
+    if (auto denied = Unauthorized(req, options_.ingest_tokens)) return done(std::move(*denied));
     return PostEvents(std::move(req), post, std::move(done));
   }
   if (path == "/healthz") {
@@ -161,6 +165,7 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
   }
   if (path == "/stats") {
     if (method != http::verb::get) return wrong_method("GET");
+    if (auto denied = Unauthorized(req, options_.admin_tokens)) return done(std::move(*denied));
     return done(Stats(req));
   }
   done(Error(http::status::not_found, "no such route: " + std::string(path), req.version(),
@@ -233,6 +238,19 @@ void Router::PostEvents(Request&& req, const Post& post, Done done) {
       done(std::move(res));
     });
   });
+}
+
+std::optional<Response> Router::Unauthorized(const Request& req,
+                                             const std::vector<std::string>& tokens) {
+  if (tokens.empty()) return std::nullopt;
+  std::string_view auth(req[http::field::authorization]);
+  if (BearerMatches(auth, tokens)) return std::nullopt;
+  Response res = Error(http::status::unauthorized,
+                       auth.empty() ? "missing bearer token (Authorization: Bearer <token>)"
+                                    : "invalid bearer token",
+                       req.version(), req.keep_alive());
+  res.set(http::field::www_authenticate, "Bearer realm=\"cistern\"");
+  return res;
 }
 
 Response Router::Healthz(const Request& req) {
@@ -325,6 +343,8 @@ Response Router::Stats(const Request& req) {
   w.Int(c.status_2xx.load());
   w.Key("400");
   w.Int(c.status_400.load());
+  w.Key("401");
+  w.Int(c.status_401.load());
   w.Key("404_405");
   w.Int(c.status_404_405.load());
   w.Key("413");

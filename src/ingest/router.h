@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/component_status.h"
 #include "common/latency_histogram.h"
@@ -29,6 +31,10 @@ struct RouterOptions {
   size_t max_body_bytes = 1 << 20;  // also bounds a gzip body once decompressed
   ParseLimits parse;
   int retry_after_seconds = 1;
+  // Bearer tokens accepted for POST /events (empty = open). /healthz is always open.
+  std::vector<std::string> ingest_tokens;
+  // Bearer tokens required for /stats (empty = open).
+  std::vector<std::string> admin_tokens;
 };
 
 // Per-status request counts for /stats (and later /metrics). Thread-safe (atomics).
@@ -37,6 +43,7 @@ struct HttpCounters {
   std::atomic<int64_t> events_accepted{0};
   std::atomic<int64_t> status_2xx{0};
   std::atomic<int64_t> status_400{0};
+  std::atomic<int64_t> status_401{0};
   std::atomic<int64_t> status_404_405{0};
   std::atomic<int64_t> status_413{0};
   std::atomic<int64_t> status_415{0};
@@ -74,6 +81,9 @@ class Router {
   const std::shared_ptr<Store> store_;
   const RouterOptions options_;
   const ComponentStatus* const uploader_;
+  // 401 answer, or nullopt when `tokens` is empty or the request carries one of them.
+  std::optional<Response> Unauthorized(const Request& req, const std::vector<std::string>& tokens);
+
   HttpCounters counters_;
 };
 
