@@ -157,6 +157,9 @@ ParsedArgs ParseArgs(int argc, char** argv) {
                  "require a bearer token from this file (one per line) for POST /events");
   app.add_option("--admin-token-file", admin_token_file,
                  "require a bearer token from this file for /stats (/healthz stays open)");
+  app.add_option("--tls-cert", c.server.tls_cert,
+                 "serve HTTPS: PEM certificate chain (with --tls-key)");
+  app.add_option("--tls-key", c.server.tls_key, "serve HTTPS: PEM private key");
   app.add_option("--ready-file", c.ready_file,
                  "write the bound HOST:PORT to this file once listening (for scripts)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")

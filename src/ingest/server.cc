@@ -29,6 +29,21 @@ Server::~Server() = default;
 
 Result<tcp::endpoint> Server::Listen() {
   boost::system::error_code ec;
+  if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    if (options_.tls_cert.empty() || options_.tls_key.empty()) {
+      return Status::InvalidArgument("TLS needs both --tls-cert and --tls-key");
+    }
+    tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1);
+    tls_->use_certificate_chain_file(options_.tls_cert, ec);
+    if (ec) {
+      return Status::InvalidArgument("--tls-cert " + options_.tls_cert + ": " + ec.message());
+    }
+    tls_->use_private_key_file(options_.tls_key, asio::ssl::context::pem, ec);
+    if (ec) return Status::InvalidArgument("--tls-key " + options_.tls_key + ": " + ec.message());
+  }
   auto address = asio::ip::make_address(options_.host, ec);
   if (ec) return Status::InvalidArgument("invalid listen address '" + options_.host + "'");
   tcp::endpoint endpoint(address, options_.port);
@@ -59,19 +74,19 @@ void Server::DoSweep() {
   sweep_timer_.expires_after(period);
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;  // cancelled: shutting down
-    tracker_.Sweep(Session::NowMs());
+    tracker_.Sweep(SessionBase::NowMs());
     DoSweep();
   });
 }
 
 void Server::DoAccept() {
   acceptor_.async_accept(asio::make_strand(ioc_),
-                         [this](boost::system::error_code ec, Session::Socket socket) {
+                         [this](boost::system::error_code ec, SessionSocket socket) {
                            OnAccept(ec, std::move(socket));
                          });
 }
 
-void Server::OnAccept(boost::system::error_code ec, Session::Socket socket) {
+void Server::OnAccept(boost::system::error_code ec, SessionSocket socket) {
   if (stopping_) return;
   if (ec) {
     // EMFILE and friends: log, and keep accepting rather than dying.
@@ -84,21 +99,32 @@ void Server::OnAccept(boost::system::error_code ec, Session::Socket socket) {
     // keep-alive and slow-header clients cannot lock out new ones (nginx does the same with
     // idle keep-alive connections when worker_connections run out).
     socket.set_option(tcp::no_delay(true), ec);
-    std::make_shared<Session>(std::move(socket), router_, options_.session, tracker_)->Start();
+    if (tls_) {
+      std::make_shared<TlsSession>(TlsSessionStream(std::move(socket), *tls_), router_,
+                                   options_.session, tracker_)
+          ->Start();
+    } else {
+      std::make_shared<Session>(std::move(socket), router_, options_.session, tracker_)->Start();
+    }
   }
   DoAccept();
 }
 
-void Server::RejectConnection(Session::Socket socket) {
+void Server::RejectConnection(SessionSocket socket) {
   if (rejected_connections_.fetch_add(1) % 1000 == 0) {
     spdlog::warn("connection limit ({}) reached: refusing new connections with 503",
                  options_.max_connections);
+  }
+  if (tls_) {  // a plaintext answer means nothing to a TLS client: just close
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
   }
   static const std::string kBusy =
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
       "Retry-After: 1\r\nConnection: close\r\nContent-Length: 36\r\n\r\n"
       "{\"error\":\"too many connections\"}\r\n\r\n";
-  auto sock = std::make_shared<Session::Socket>(std::move(socket));
+  auto sock = std::make_shared<SessionSocket>(std::move(socket));
   asio::async_write(*sock, asio::buffer(kBusy), [sock](boost::system::error_code, size_t) {
     boost::system::error_code ignored;
     sock->shutdown(tcp::socket::shutdown_both, ignored);

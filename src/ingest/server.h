@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@ struct ServerOptions {
   size_t max_connections = 1024;
   SessionLimits session;
   std::chrono::milliseconds shutdown_grace{10'000};  // in-flight requests get this long
+  // HTTPS on the same listener when both are set (PEM files: certificate chain, private key).
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class Server {
@@ -33,7 +37,8 @@ class Server {
   Server(ServerOptions options, Router& router);
   ~Server();
 
-  // Binds and listens. Returns the bound endpoint (port 0 picks a free port).
+  // Loads the TLS certificate and key (when configured), binds and listens. Returns the bound
+  // endpoint (port 0 picks a free port); InvalidArgument for unusable TLS files.
   Result<boost::asio::ip::tcp::endpoint> Listen();
   // Runs the io threads (this thread included) until Stop() and every connection closed.
   void Run();
@@ -45,14 +50,15 @@ class Server {
 
  private:
   void DoAccept();
-  void OnAccept(boost::system::error_code ec, Session::Socket socket);
-  void RejectConnection(Session::Socket socket);
+  void OnAccept(boost::system::error_code ec, SessionSocket socket);
+  void RejectConnection(SessionSocket socket);
   void DoSweep();
   void PollSessions();
 
   const ServerOptions options_;
   Router& router_;
   boost::asio::io_context ioc_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // set by Listen() when TLS is configured
   boost::asio::ip::tcp::acceptor acceptor_;
   SessionTracker tracker_;
   boost::asio::steady_timer poll_timer_;   // shutdown only

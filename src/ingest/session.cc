@@ -2,6 +2,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
 #include "ingest/session_tracker.h"
@@ -35,49 +36,76 @@ void Serialize(const Response& res, std::string* out) {
 
 }  // namespace
 
-Session::Session(Socket&& socket, Router& router, const SessionLimits& limits,
-                 SessionTracker& tracker)
-    : socket_(std::move(socket)), router_(router), limits_(limits), tracker_(tracker) {}
+template <class Stream>
+BasicSession<Stream>::BasicSession(Stream&& stream, Router& router, const SessionLimits& limits,
+                                   SessionTracker& tracker)
+    : stream_(std::move(stream)), router_(router), limits_(limits), tracker_(tracker) {}
 
-Session::~Session() { tracker_.Remove(this); }
+template <class Stream>
+BasicSession<Stream>::~BasicSession() {
+  tracker_.Remove(this);
+}
 
-int64_t Session::NowMs() {
+int64_t SessionBase::NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
-void Session::SetDeadline(std::chrono::milliseconds from_now) {
+template <class Stream>
+void BasicSession<Stream>::SetDeadline(std::chrono::milliseconds from_now) {
   deadline_ms_.store(NowMs() + from_now.count(), std::memory_order_relaxed);
 }
 
-void Session::Start() {
-  tracker_.Add(this, weak_from_this());
-  asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->DoReadHeader(); });
-}
-
-void Session::Shutdown() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    self->closing_ = true;
-    // No request has been received whole, so none was acknowledged: safe to drop.
-    if (self->state_ == State::kReadingHeader) self->DoClose();
+template <class Stream>
+void BasicSession<Stream>::Start() {
+  tracker_.Add(this, this->weak_from_this());
+  asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+    if constexpr (kTls) {
+      // The handshake counts against the header timeout (a client that never finishes it
+      // is cut off like one that never finishes its header).
+      self->SetDeadline(self->limits_.header_timeout);
+      self->idle_since_ms_.store(NowMs(), std::memory_order_relaxed);
+      self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+        if (ec) return self->DoClose();
+        self->DoReadHeader();
+      });
+    } else {
+      self->DoReadHeader();
+    }
   });
 }
 
-void Session::Expire() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+template <class Stream>
+void BasicSession<Stream>::Shutdown() {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    self->closing_ = true;
+    // No request has been received whole, so none was acknowledged: safe to drop.
+    if (self->state_ == State::kReadingHeader || self->state_ == State::kHandshake) {
+      self->DoClose();
+    }
+  });
+}
+
+template <class Stream>
+void BasicSession<Stream>::Expire() {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
     int64_t deadline = self->deadline_ms();
     if (deadline != 0 && NowMs() >= deadline) self->DoClose();
   });
 }
 
-void Session::Evict() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->state_ == State::kReadingHeader) self->DoClose();
+template <class Stream>
+void BasicSession<Stream>::Evict() {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    if (self->state_ == State::kReadingHeader || self->state_ == State::kHandshake) {
+      self->DoClose();
+    }
   });
 }
 
-void Session::DoReadHeader() {
+template <class Stream>
+void BasicSession<Stream>::DoReadHeader() {
   if (closing_) return DoClose();
   state_ = State::kReadingHeader;
   idle_since_ms_.store(NowMs(), std::memory_order_relaxed);
@@ -85,12 +113,17 @@ void Session::DoReadHeader() {
   parser_->body_limit(limits_.max_body_bytes);
   parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
   SetDeadline(limits_.header_timeout);
-  http::async_read_header(socket_, buffer_, *parser_,
-                          beast::bind_front_handler(&Session::OnReadHeader, shared_from_this()));
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&BasicSession::OnReadHeader, this->shared_from_this()));
 }
 
-void Session::OnReadHeader(beast::error_code ec, size_t) {
+template <class Stream>
+void BasicSession<Stream>::OnReadHeader(beast::error_code ec, size_t) {
   idle_since_ms_.store(0, std::memory_order_relaxed);
+  // Closed meanwhile (shutdown, eviction, deadline) although the read completed: the request
+  // must not be stored, since its answer could no longer be delivered.
+  if (state_ == State::kClosing) return;
   if (ec) return OnReadError(ec);
   state_ = State::kReadingBody;
   // Refuse an oversized body before reading it: Content-Length says so up front.
@@ -98,21 +131,24 @@ void Session::OnReadHeader(beast::error_code ec, size_t) {
     return OnReadError(http::error::body_limit);
   }
   SetDeadline(limits_.body_timeout);
-  http::async_read(socket_, buffer_, *parser_,
-                   beast::bind_front_handler(&Session::OnReadBody, shared_from_this()));
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&BasicSession::OnReadBody, this->shared_from_this()));
 }
 
-void Session::OnReadBody(beast::error_code ec, size_t) {
+template <class Stream>
+void BasicSession<Stream>::OnReadBody(beast::error_code ec, size_t) {
+  if (state_ == State::kClosing) return;  // see OnReadHeader
   if (ec) return OnReadError(ec);
   state_ = State::kHandling;
   deadline_ms_.store(0, std::memory_order_relaxed);  // the store bounds this wait, not the peer
-  auto ex = asio::prefer(socket_.get_executor(), asio::execution::outstanding_work.tracked);
+  auto ex = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
   router_.Handle(
       parser_->release(), [ex](std::function<void()> fn) { asio::post(ex, std::move(fn)); },
-      [self = shared_from_this()](Response&& res) { self->DoWrite(std::move(res)); });
+      [self = this->shared_from_this()](Response&& res) { self->DoWrite(std::move(res)); });
 }
 
-void Session::OnReadError(beast::error_code ec) {
+template <class Stream>
+void BasicSession<Stream>::OnReadError(beast::error_code ec) {
   if (state_ == State::kClosing || ec == http::error::end_of_stream ||
       ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
       ec == asio::error::eof || ec == asio::error::bad_descriptor) {
@@ -134,52 +170,65 @@ void Session::OnReadError(beast::error_code ec) {
                         version, false));
 }
 
-void Session::DoWrite(Response&& res) {
+template <class Stream>
+void BasicSession<Stream>::DoWrite(Response&& res) {
   if (state_ == State::kClosing) return;
   state_ = State::kWriting;
   if (closing_) res.keep_alive(false);
   bool close = !res.keep_alive();
   Serialize(res, &out_);
   SetDeadline(limits_.write_timeout);
-  asio::async_write(socket_, asio::buffer(out_),
-                    beast::bind_front_handler(&Session::OnWrite, shared_from_this(), close));
+  asio::async_write(
+      stream_, asio::buffer(out_),
+      beast::bind_front_handler(&BasicSession::OnWrite, this->shared_from_this(), close));
 }
 
-void Session::OnWrite(bool close, beast::error_code ec, size_t) {
+template <class Stream>
+void BasicSession<Stream>::OnWrite(bool close, beast::error_code ec, size_t) {
   if (ec) return DoClose();
   if (close) return DoLingerClose();
   DoReadHeader();
 }
 
-void Session::DoLingerClose() {
+template <class Stream>
+void BasicSession<Stream>::DoLingerClose() {
   // Closing a socket with unread input makes the kernel send RST, which can destroy the
   // answer we just wrote before the client reads it (typical after an early 413). So: stop
   // sending, then drain what the client still sends, bounded in bytes and time.
   state_ = State::kClosing;
+  // Over TLS the bytes still coming are records we would have to decrypt: just close.
+  if constexpr (kTls) return DoClose();
   beast::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  beast::get_lowest_layer(stream_).shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (ec) return DoClose();
   linger_budget_ = 4 * limits_.max_body_bytes + (1 << 20);
   SetDeadline(std::chrono::seconds(2));
   DoDrain();
 }
 
-void Session::DoDrain() {
+template <class Stream>
+void BasicSession<Stream>::DoDrain() {
   buffer_.clear();
-  socket_.async_read_some(buffer_.prepare(64 * 1024),
-                          [self = shared_from_this()](beast::error_code ec, size_t n) {
-                            if (ec || n >= self->linger_budget_) return self->DoClose();
-                            self->linger_budget_ -= n;
-                            self->DoDrain();
-                          });
+  beast::get_lowest_layer(stream_).async_read_some(
+      buffer_.prepare(64 * 1024),
+      [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+        if (ec || n >= self->linger_budget_) return self->DoClose();
+        self->linger_budget_ -= n;
+        self->DoDrain();
+      });
 }
 
-void Session::DoClose() {
+template <class Stream>
+void BasicSession<Stream>::DoClose() {
   state_ = State::kClosing;
   deadline_ms_.store(0, std::memory_order_relaxed);
   beast::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);  // cancels pending operations; their handlers release the session
+  beast::get_lowest_layer(stream_).shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  beast::get_lowest_layer(stream_).close(
+      ec);  // cancels pending operations; their handlers release the session
 }
+
+template class BasicSession<SessionSocket>;
+template class BasicSession<TlsSessionStream>;
 
 }  // namespace cistern

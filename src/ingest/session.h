@@ -11,13 +11,14 @@
 // than the rest of the request); each session stores its deadline and the server's sweep
 // (SessionTracker::Sweep, a few times a second) closes sessions whose deadline passed.
 //
-// Thread-safety: all members except deadline_ms_ are touched only on the strand. Shutdown()
-// and Expire() may be called from any thread; they post to the strand.
+// Thread-safety: all members except the atomics are touched only on the strand. Shutdown(),
+// Expire() and Evict() may be called from any thread; they post to the strand.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -25,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "ingest/http_types.h"
 #include "ingest/router.h"
@@ -41,33 +43,52 @@ struct SessionLimits {
 
 class SessionTracker;
 
-class Session : public std::enable_shared_from_this<Session> {
+// What the server and the tracker need of any session, plain or TLS.
+class SessionBase {
  public:
-  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
-  using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Strand>;
-
-  Session(Socket&& socket, Router& router, const SessionLimits& limits, SessionTracker& tracker);
-  ~Session();
-
-  void Start();
+  virtual ~SessionBase() = default;
   // Graceful stop: an idle connection (waiting for a request) closes now; one with a request
   // in progress finishes it, answers with Connection: close, then closes.
-  void Shutdown();
+  virtual void Shutdown() = 0;
+  // Closes the connection if its deadline has passed (checked again on the strand).
+  virtual void Expire() = 0;
+  // Closes the connection if it is still waiting for a request (checked on the strand): how
+  // the server makes room for a new client when --max-connections is reached.
+  virtual void Evict() = 0;
   // Milliseconds on the steady clock after which the session is cut off; 0 = no deadline.
   int64_t deadline_ms() const { return deadline_ms_.load(std::memory_order_relaxed); }
-  // Closes the connection if its deadline has passed (checked again on the strand).
-  void Expire();
   // Steady-clock ms since which the connection has been waiting for a request (keep-alive
   // idle, or a client still sending its header); 0 while a request is being handled.
   int64_t idle_since_ms() const { return idle_since_ms_.load(std::memory_order_relaxed); }
-  // Closes the connection if it is still waiting for a request (checked on the strand): how
-  // the server makes room for a new client when --max-connections is reached.
-  void Evict();
 
   static int64_t NowMs();
 
+ protected:
+  std::atomic<int64_t> deadline_ms_{0};
+  std::atomic<int64_t> idle_since_ms_{0};
+};
+
+using SessionStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
+using SessionSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, SessionStrand>;
+using TlsSessionStream = boost::asio::ssl::stream<SessionSocket>;
+
+// Stream is SessionSocket (plain HTTP) or TlsSessionStream (HTTPS: a TLS handshake, bounded
+// by the header timeout, comes first). Instantiated for those two only (session.cc).
+template <class Stream>
+class BasicSession : public SessionBase, public std::enable_shared_from_this<BasicSession<Stream>> {
+ public:
+  BasicSession(Stream&& stream, Router& router, const SessionLimits& limits,
+               SessionTracker& tracker);
+  ~BasicSession() override;
+
+  void Start();
+  void Shutdown() override;
+  void Expire() override;
+  void Evict() override;
+
  private:
-  enum class State { kReadingHeader, kReadingBody, kHandling, kWriting, kClosing };
+  enum class State { kHandshake, kReadingHeader, kReadingBody, kHandling, kWriting, kClosing };
+  static constexpr bool kTls = !std::is_same_v<Stream, SessionSocket>;
 
   void SetDeadline(std::chrono::milliseconds from_now);
   void DoReadHeader();
@@ -80,18 +101,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoDrain();
   void DoClose();
 
-  Socket socket_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string out_;  // the serialized response being written; reused across requests
   Router& router_;
   const SessionLimits& limits_;
   SessionTracker& tracker_;
-  std::atomic<int64_t> deadline_ms_{0};
-  std::atomic<int64_t> idle_since_ms_{0};
-  State state_ = State::kReadingHeader;
+  State state_ = kTls ? State::kHandshake : State::kReadingHeader;
   bool closing_ = false;
   size_t linger_budget_ = 0;
 };
+
+using Session = BasicSession<SessionSocket>;
+using TlsSession = BasicSession<TlsSessionStream>;
 
 }  // namespace cistern

@@ -12,7 +12,7 @@ void SessionTracker::Sweep(int64_t now_ms) const {
 }
 
 bool SessionTracker::EvictOldestIdle() const {
-  std::shared_ptr<Session> oldest;
+  std::shared_ptr<SessionBase> oldest;
   int64_t since = 0;
   for (const auto& s : Live()) {
     int64_t t = s->idle_since_ms();

@@ -10,15 +10,15 @@
 
 namespace cistern {
 
-class Session;
+class SessionBase;
 
 class SessionTracker {
  public:
-  void Add(Session* s, std::weak_ptr<Session> w) {
+  void Add(SessionBase* s, std::weak_ptr<SessionBase> w) {
     std::lock_guard lock(mu_);
     sessions_.emplace(s, std::move(w));
   }
-  void Remove(Session* s) {
+  void Remove(SessionBase* s) {
     std::lock_guard lock(mu_);
     sessions_.erase(s);
   }
@@ -27,9 +27,9 @@ class SessionTracker {
     return sessions_.size();
   }
   // The sessions still alive, for shutdown.
-  std::vector<std::shared_ptr<Session>> Live() const {
+  std::vector<std::shared_ptr<SessionBase>> Live() const {
     std::lock_guard lock(mu_);
-    std::vector<std::shared_ptr<Session>> out;
+    std::vector<std::shared_ptr<SessionBase>> out;
     for (const auto& [_, w] : sessions_) {
       if (auto s = w.lock()) out.push_back(std::move(s));
     }
@@ -42,7 +42,7 @@ class SessionTracker {
 
  private:
   mutable std::mutex mu_;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;  // guarded by mu_
 };
 
 }  // namespace cistern

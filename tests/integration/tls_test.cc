@@ -1,0 +1,77 @@
+// HTTPS on the same listener (--tls-cert/--tls-key), with a self-signed certificate the test
+// makes with the openssl CLI, and curl as the client (a real third-party TLS client).
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "support/server_fixture.h"
+
+namespace cistern::testing {
+namespace {
+
+std::string RunShell(const std::string& cmd, int* exit_code = nullptr) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  int status = pclose(p);
+  if (exit_code) *exit_code = WEXITSTATUS(status);
+  return out;
+}
+
+class TlsTest : public ServerTest {
+ protected:
+  void MakeCertificate() {
+    cert_ = dir_.File("cert.pem");
+    key_ = dir_.File("key.pem");
+    int code = -1;
+    std::string out = RunShell(
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
+        " -addext subjectAltName=IP:127.0.0.1 -keyout '" +
+            key_ + "' -out '" + cert_ + "'",
+        &code);
+    ASSERT_EQ(code, 0) << out;
+  }
+  std::string Curl(const std::string& args, int* code) {
+    return RunShell("curl -sS --max-time 10 --cacert '" + cert_ + "' " + args, code);
+  }
+  std::string cert_, key_;
+};
+
+TEST_F(TlsTest, EventsArriveOverHttpsAndPlainHttpIsNotServed) {
+  MakeCertificate();
+  Start({"--tls-cert", cert_, "--tls-key", key_});
+  std::string base = "https://127.0.0.1:" + std::to_string(server_->port());
+  int code = -1;
+  std::string out = Curl("-d '{\"device_id\":\"a\",\"kind\":\"t\"}' " + base + "/events", &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"accepted\":1"), std::string::npos) << out;
+  out = Curl("-d '[{\"device_id\":\"b\",\"kind\":\"t\"},{\"device_id\":\"c\",\"kind\":\"t\"}]' " +
+                 base + "/events",
+             &code);
+  EXPECT_NE(out.find("\"accepted\":2"), std::string::npos) << out;
+  EXPECT_EQ(Rows(), 3);
+  out = Curl(base + "/healthz", &code);
+  EXPECT_NE(out.find("\"ok\":true"), std::string::npos) << out;
+  // A plain-HTTP client gets no answer from the TLS listener.
+  client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port(), std::chrono::seconds(3));
+  EXPECT_NE(client_->Post("/events", R"({"device_id":"x","kind":"t"})").status, 200);
+  client_.reset();
+  EXPECT_EQ(Rows(), 3);
+}
+
+TEST_F(TlsTest, ACertificateThatDoesNotLoadIsAClearError) {
+  MakeCertificate();
+  RunResult r = RunCistern({"--db", dir_.File("e.db"), "--addr", "127.0.0.1:0", "--tls-cert",
+                            dir_.File("missing.pem"), "--tls-key", key_});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--tls-cert"), std::string::npos) << r.output;
+  r = RunCistern({"--db", dir_.File("e.db"), "--addr", "127.0.0.1:0", "--tls-cert", cert_});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--tls-key"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace cistern::testing
