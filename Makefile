@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS  ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test test-asan test-tsan bench clean
 
 deps:
 	@bash scripts/install-deps
@@ -21,9 +21,38 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
 
+# The whole suite under sanitizers, each in a build dir of its own (build-asan/, build-tsan/).
+# The cistern children the tests spawn inherit the *SAN_OPTIONS, so a report in a child makes
+# it exit non-zero and the test that stops it fails. Suppressions: scripts/sanitizers/.
+# Reports exit 23 (TSan 66), never a code cistern uses itself (0, 1, 2).
+# $(call sanitize,<dir>,<-fsanitize= list and extra flags>,<runtime options for ctest>)
+sanitize = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS="$(2) -fno-omit-frame-pointer" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(2)" -DCMAKE_SHARED_LINKER_FLAGS="$(2)" \
+	&& cmake --build $(1) -j$(JOBS) \
+	&& cd $(1) && env $(3) ctest --output-on-failure -j$(JOBS) --timeout 300
+
+test-asan: deps
+	$(call sanitize,build-asan,-fsanitize=address -fsanitize=undefined -fno-sanitize-recover=undefined,\
+	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:exitcode=23 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=23)
+
+test-tsan: deps
+	$(call sanitize,build-tsan,-fsanitize=thread,\
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=66:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp)
+
 # Every benchmark; writes bench/RESULTS.md (several minutes; run on a quiet machine).
 bench: build
 	bash bench/run-all
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer targets (needs clang; prints "skipped" without it): each target for 60 s / 20 s.
+.PHONY: fuzz fuzz-smoke
+fuzz:
+	bash fuzz/run 60
+
+fuzz-smoke:
+	bash fuzz/run 20

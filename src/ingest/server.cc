@@ -22,8 +22,8 @@ Server::Server(ServerOptions options, Router& router)
       router_(router),
       ioc_(options_.io_threads),
       acceptor_(asio::make_strand(ioc_)),
-      poll_timer_(ioc_),
-      sweep_timer_(ioc_) {}
+      poll_timer_(acceptor_.get_executor()),
+      sweep_timer_(acceptor_.get_executor()) {}
 
 Server::~Server() = default;
 

@@ -57,10 +57,15 @@ class Server {
 
   const ServerOptions options_;
   Router& router_;
-  boost::asio::io_context ioc_;
-  std::unique_ptr<boost::asio::ssl::context> tls_;  // set by Listen() when TLS is configured
-  boost::asio::ip::tcp::acceptor acceptor_;
+  // Declared before ioc_ so they outlive it: destroying ioc_ destroys the handlers still
+  // queued (after a shutdown grace ran out), and with them sessions that unregister from
+  // tracker_ and whose TLS streams use tls_.
   SessionTracker tracker_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // set by Listen() when TLS is configured
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  // On the acceptor's strand, like every handler that touches them: timers are not
+  // thread-safe, and Stop's handler cancels the sweep from another io thread.
   boost::asio::steady_timer poll_timer_;   // shutdown only
   boost::asio::steady_timer sweep_timer_;  // session deadlines
   std::chrono::steady_clock::time_point shutdown_deadline_;
