@@ -13,6 +13,8 @@
 
 #include "common/json_writer.h"
 #include "store/store.h"
+#include "uploader/backlog_reader.h"
+#include "uploader/checkpoint_jobs.h"
 
 namespace cistern::loadgen {
 namespace {
@@ -138,46 +140,6 @@ double Percentile(std::vector<double>& sorted, double q) {
   return sorted[std::min(i, sorted.size() - 1)];
 }
 
-// The uploader's checkpoint shape: the next slice of the backlog marked uploaded, an
-// upload_runs row, and a devices upsert per device in the slice, in one transaction.
-Status CheckpointJob(sql::Db& db) {
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  auto slice = db.Prepare(
-      "SELECT min(id), max(id), count(*) FROM (SELECT id FROM events WHERE uploaded_at IS NULL "
-      "ORDER BY id LIMIT 200)");
-  if (!slice.ok()) return slice.status();
-  auto row = (*slice)->Step();
-  if (!row.ok()) return row.status();
-  int64_t lo = (*slice)->ColumnInt(0), hi = (*slice)->ColumnInt(1), n = (*slice)->ColumnInt(2);
-  slice.value().reset();
-  auto mark = db.Prepare(
-      "UPDATE events SET uploaded_at = ?1 WHERE id BETWEEN ?2 AND ?3 AND uploaded_at IS NULL");
-  if (!mark.ok()) return mark.status();
-  (*mark)->BindInt(1, now);
-  (*mark)->BindInt(2, lo);
-  (*mark)->BindInt(3, hi);
-  if (Status s = (*mark)->Run(); !s.ok()) return s;
-  auto devices = db.Prepare(
-      "INSERT INTO devices(device_key, label, last_seen_at) "
-      "SELECT device_id, device_id, max(ts) FROM events WHERE id BETWEEN ?1 AND ?2 "
-      "GROUP BY device_id "
-      "ON CONFLICT(device_key) DO UPDATE SET last_seen_at = max(last_seen_at, "
-      "excluded.last_seen_at)");
-  if (!devices.ok()) return devices.status();
-  (*devices)->BindInt(1, lo);
-  (*devices)->BindInt(2, hi);
-  if (Status s = (*devices)->Run(); !s.ok()) return s;
-  auto run = db.Prepare(
-      "INSERT INTO upload_runs(started_at, finished_at, event_count, status) "
-      "VALUES(?1, ?1, ?2, 'ok')");
-  if (!run.ok()) return run.status();
-  (*run)->BindInt(1, now);
-  (*run)->BindInt(2, n);
-  return (*run)->Run();
-}
-
 }  // namespace
 
 Result<std::vector<BenchRow>> RunBench(const ExperimentOptions& o) {
@@ -225,10 +187,24 @@ Result<std::vector<ContentionRow>> RunContention(const ExperimentOptions& o) {
     std::atomic<bool> stop{false};
     std::atomic<int64_t> checkpoints{0};
     Status checkpoint_error;
+    // The uploader's own checkpoint (uploader/checkpoint_jobs.h) on the next slice of the
+    // backlog, read as the uploader reads it, in a loop, as fast as it commits.
+    auto reader = BacklogReader::Open((*store)->path());
+    if (!reader.ok()) return reader.status();
     std::thread checkpointer([&] {
       Waiter w;
+      UploadBatch slice;
+      slice.node_id = "experiment";
       while (!stop) {
-        Status s = Exec(**store, CheckpointJob, w);
+        if (Status s = (*reader)->Read(200, &slice); !s.ok()) {
+          checkpoint_error = s;
+          return;
+        }
+        Status s =
+            slice.empty()
+                ? Exec(
+                      **store, [](sql::Db&) { return Status::Ok(); }, w)
+                : Exec(**store, MarkUploadedJob(slice, 0, 1, std::make_shared<int64_t>(0)), w);
         if (!s.ok()) {
           checkpoint_error = s;
           return;

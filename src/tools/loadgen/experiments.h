@@ -3,8 +3,8 @@
 //   RunBench       insert throughput per write mode x indexed/not: N workers each insert
 //                  single events as fast as they can (each waits for its own commit).
 //   RunContention  insert latency p50/p95/p99/max per mode while a background writer runs
-//                  wide multi-statement checkpoint transactions in a loop (the uploader's
-//                  shape: mark a backlog slice uploaded, an upload_runs row, device upserts).
+//                  the uploader's own checkpoint transaction in a loop (mark a 200-event
+//                  backlog slice uploaded, device upserts, an upload_runs row).
 //   RunDisjoint    writers each own a row range and update it in 20-statement transactions
 //                  (zero conflicts by construction): rows updated/s per mode.
 // Results print as markdown tables and serialize to JSON. Not thread-safe; run one at a time.
