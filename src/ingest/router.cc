@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "common/clock.h"
 #include "common/json_writer.h"
 #include "common/secrets.h"
 #include "event/gzip.h"
@@ -12,12 +13,6 @@ namespace cistern {
 namespace {
 
 namespace beast = boost::beast;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // "Application/X-NDJSON; charset=utf-8" -> "application/x-ndjson".
 bool MediaTypeIs(std::string_view header, std::string_view type) {
@@ -204,7 +199,7 @@ void Router::PostEvents(Request&& req, const Post& post, Done done) {
   thread_local simdjson::dom::parser parser;
   EventBatch batch;
   int64_t index = -1;
-  if (Status s = ParseEvents(padded, format, options_.parse, NowMs(), parser, &batch, &index);
+  if (Status s = ParseEvents(padded, format, options_.parse, UnixMillis(), parser, &batch, &index);
       !s.ok()) {
     return done(StatusError(s, index, version, keep_alive));
   }

@@ -38,7 +38,6 @@ Result<std::unique_ptr<DirectWriter>> DirectWriter::Start(WriteMode mode, std::s
   auto insert = db->Prepare(kInsertEventSql);
   if (!insert.ok()) return insert.status();
   InstallCheckpointHook(db->handle(), &w->state_);
-  sqlite3_busy_timeout(db->handle(), 5000);
   w->serial_.db = std::move(db);
   w->serial_.insert = std::move(insert.value());
   return w;
@@ -172,13 +171,7 @@ void DirectWriter::Stop() {
   idle_cv_.wait(lock, [&] { return in_flight_ == 0; });
   conns_.clear();
   if (serial_.db) {
-    if (StickyError(&state_).ok()) {
-      Status s = SaveHighWater(*serial_.db, state_.next_id.load() - 1);
-      if (!s.ok()) spdlog::warn("saving id_high_water: {}", s.message());
-    }
-    int rc = sqlite3_wal_checkpoint_v2(serial_.db->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
-                                       nullptr, nullptr);
-    if (rc != SQLITE_OK) spdlog::warn("final checkpoint: {}", sqlite3_errmsg(serial_.db->handle()));
+    FinishWriteConnection(*serial_.db, &state_);
     serial_.insert.reset();
     serial_.db.reset();
   }

@@ -46,6 +46,8 @@ std::string RandomNodeId() {
 }  // namespace
 
 Status ConfigureWriter(sql::Db& db) {
+  // An operator's `sqlite3` write may hold the lock briefly: wait for it rather than fail.
+  sqlite3_busy_timeout(db.handle(), 5000);
   auto mode = db.Prepare("PRAGMA journal_mode=WAL");
   if (!mode.ok()) return mode.status();
   auto row = (*mode)->Step();

@@ -13,7 +13,8 @@ namespace cistern {
 // The schema version this build writes and understands.
 inline constexpr int kSchemaVersion = 1;
 
-// Sets the writer connection's pragmas: WAL, synchronous=FULL, journal_size_limit. (The
+// Sets the writer connection's pragmas: WAL, synchronous=FULL, journal_size_limit, and a 5 s
+// busy timeout. (The
 // writer installs its own WAL hook, which replaces SQLite's auto-checkpoint.)
 Status ConfigureWriter(sql::Db& db);
 

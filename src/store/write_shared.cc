@@ -135,6 +135,16 @@ void InstallCheckpointHook(sqlite3* db, WriteState* state) {
   sqlite3_wal_hook(db, &OnWalCommit, state);
 }
 
+void FinishWriteConnection(sql::Db& db, WriteState* state) {
+  if (StickyError(state).ok()) {
+    Status s = SaveHighWater(db, state->next_id.load() - 1);
+    if (!s.ok()) spdlog::warn("saving id_high_water: {}", s.message());
+  }
+  int rc =
+      sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  if (rc != SQLITE_OK) spdlog::warn("final checkpoint: {}", sqlite3_errmsg(db.handle()));
+}
+
 Status StickyError(WriteState* state) {
   std::lock_guard lock(state->sticky_mu);
   return state->sticky;

@@ -68,6 +68,11 @@ void InstallCheckpointHook(sqlite3* db, WriteState* state);
 // sticky when the file state is unknown (anything but disk full and busy).
 Status ClassifyFailure(int rc, sqlite3* db, const char* step, WriteState* state);
 
+// The last use of a write path's connection at a clean stop: saves meta.id_high_water
+// (unless the store failed) and folds the WAL into the main file (TRUNCATE checkpoint), so a
+// stopped collector leaves one self-contained file. Problems are logged, not returned.
+void FinishWriteConnection(sql::Db& db, WriteState* state);
+
 // Returns the sticky error, or ok.
 Status StickyError(WriteState* state);
 

@@ -42,8 +42,6 @@ Result<std::unique_ptr<Writer>> Writer::Start(std::unique_ptr<sql::Db> db, Write
   w->page_size_ = w->db_->QueryInt("PRAGMA page_size", 4096).value();
   w->RefreshUsedBytes();
   InstallCheckpointHook(w->db_->handle(), &w->state_);
-  // An operator's `sqlite3` write may hold the lock briefly; wait for it rather than fail.
-  sqlite3_busy_timeout(w->db_->handle(), 5000);
   w->thread_ = std::thread([p = w.get()] { p->Run(); });
   return w;
 }
@@ -252,16 +250,8 @@ void Writer::Stop() {
   }
   if (thread_.joinable()) thread_.join();
   if (db_) {
-    // The thread is gone: this thread now owns the connection. Record the id high-water
-    // mark, then fold the WAL into the main file so a stopped collector leaves one
-    // self-contained file behind.
-    if (StickyError(&state_).ok()) {
-      Status s = SaveHighWater(*db_, state_.next_id.load() - 1);
-      if (!s.ok()) spdlog::warn("saving id_high_water: {}", s.message());
-    }
-    int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
-                                       nullptr);
-    if (rc != SQLITE_OK) spdlog::warn("final checkpoint: {}", sqlite3_errmsg(db_->handle()));
+    // The thread is gone: this thread now owns the connection.
+    FinishWriteConnection(*db_, &state_);
     insert_.reset();
     prune_.reset();
     evict_.reset();

@@ -4,6 +4,7 @@
 
 #include <future>
 
+#include "common/clock.h"
 #include "common/thread_name.h"
 #include "uploader/backoff.h"
 #include "uploader/checkpoint_jobs.h"
@@ -12,12 +13,6 @@ namespace cistern {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -123,7 +118,7 @@ bool Uploader::Cycle() {
     return false;
   }
   if (batch_.empty()) return false;
-  const int64_t started = WallMs();
+  const int64_t started = UnixMillis();
   runs_++;
   SendResult r = sink_->Send(batch_);
   if (!r.ok()) {
@@ -131,17 +126,18 @@ bool Uploader::Cycle() {
     if (consecutive_failures_++ == 0) {
       spdlog::warn("uploader: sink {} failing: {}", sink_->name(), r.error);
     }
-    last_failure_ms_ = WallMs();
+    last_failure_ms_ = UnixMillis();
     {
       std::lock_guard lock(mu_);
       last_error_ = r.error;
     }
-    Status s = Exec(FailedRunJob(started, WallMs(), static_cast<int64_t>(batch_.size()), r.error));
+    Status s =
+        Exec(FailedRunJob(started, UnixMillis(), static_cast<int64_t>(batch_.size()), r.error));
     if (!s.ok()) spdlog::warn("uploader: recording a failed run: {}", s.message());
     return false;
   }
   auto marked = std::make_shared<int64_t>(0);
-  Status s = Exec(MarkUploadedJob(batch_, started, WallMs(), marked));
+  Status s = Exec(MarkUploadedJob(batch_, started, UnixMillis(), marked));
   if (!s.ok()) {
     // Shipped but not checkpointed: the batch will be shipped again (at-least-once).
     failures_++;
@@ -154,7 +150,7 @@ bool Uploader::Cycle() {
   store_->OnUploaded(*marked);
   events_shipped_ += static_cast<int64_t>(batch_.size());
   duplicates_ += r.duplicates;
-  last_success_ms_ = WallMs();
+  last_success_ms_ = UnixMillis();
   if (consecutive_failures_.exchange(0) > 0) {
     spdlog::info("uploader: sink {} recovered", sink_->name());
   }
@@ -168,7 +164,7 @@ void Uploader::Prune() {
     // keeping them would refuse (or evict) events that were not.
     StoreStats st = store_->Stats();
     const bool over = st.max_db_bytes > 0 && st.used_bytes >= st.max_db_bytes;
-    const int64_t cutoff = over ? WallMs() : WallMs() - options_.retain_uploaded.count();
+    const int64_t cutoff = over ? UnixMillis() : UnixMillis() - options_.retain_uploaded.count();
     auto deleted = std::make_shared<int64_t>(0);
     Status s = Exec(RetentionJob(cutoff, options_.retention_chunk, deleted));
     if (!s.ok()) {
