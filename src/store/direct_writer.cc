@@ -1,7 +1,5 @@
 #include "store/direct_writer.h"
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <random>
 
