@@ -75,6 +75,9 @@ void Server::DoSweep() {
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;  // cancelled: shutting down
     tracker_.Sweep(SessionBase::NowMs());
+    // PollSessions' cancel() misses a wait that had already completed and was queued: once
+    // shutting down with no session left, stop here, or the io_context never runs dry.
+    if (stopping_ && tracker_.Count() == 0) return;
     DoSweep();
   });
 }
