@@ -1,4 +1,5 @@
-// ComponentStatus: what a background component (the uploader) tells /healthz and /stats,
+// ComponentStatus: what a background component (the uploader) tells /healthz, /stats and
+// /metrics,
 // without the HTTP layer depending on it. Implementations must be thread-safe: io threads
 // call these while the component runs.
 #pragma once
@@ -6,6 +7,7 @@
 #include <string>
 
 #include "common/json_writer.h"
+#include "common/prometheus_writer.h"
 
 namespace cistern {
 
@@ -18,6 +20,8 @@ class ComponentStatus {
   virtual std::string State() const = 0;
   // Writes one JSON object (the value of "uploader" in /stats).
   virtual void WriteStats(JsonWriter& w) const = 0;
+  // Appends the component's metric families to GET /metrics.
+  virtual void WriteMetrics(PrometheusWriter& w) const = 0;
 };
 
 }  // namespace cistern

@@ -8,6 +8,8 @@
 #include "common/json_writer.h"
 #include "common/secrets.h"
 #include "event/gzip.h"
+#include "ingest/metrics.h"
+#include "ingest/status_page.h"
 
 namespace cistern {
 namespace {
@@ -87,6 +89,8 @@ void Router::Count(http::status status) {
     counters_.status_413.fetch_add(1, std::memory_order_relaxed);
   else if (code == 415)
     counters_.status_415.fetch_add(1, std::memory_order_relaxed);
+  else if (code < 500)
+    counters_.status_4xx_other.fetch_add(1, std::memory_order_relaxed);
   else if (code == 503)
     counters_.status_503.fetch_add(1, std::memory_order_relaxed);
   else if (code == 507)
@@ -95,16 +99,21 @@ void Router::Count(http::status status) {
     counters_.status_5xx_other.fetch_add(1, std::memory_order_relaxed);
 }
 
-Response Router::Json(http::status status, std::string body, unsigned version, bool keep_alive) {
+Response Router::Reply(http::status status, std::string_view content_type, std::string body,
+                       unsigned version, bool keep_alive) {
   Count(status);
   Response res{status, version};
   res.set(http::field::server, "cistern");
-  res.set(http::field::content_type, "application/json");
+  res.set(http::field::content_type, content_type);
   res.keep_alive(keep_alive);
   res.body() = std::move(body);
-  res.body() += '\n';
   res.prepare_payload();
   return res;
+}
+
+Response Router::Json(http::status status, std::string body, unsigned version, bool keep_alive) {
+  body += '\n';
+  return Reply(status, "application/json", std::move(body), version, keep_alive);
 }
 
 Response Router::Error(http::status status, std::string_view message, unsigned version,
@@ -132,6 +141,8 @@ Response Router::StatusError(const Status& s, int64_t index, unsigned version, b
   }
   w.EndObject();
   Response res = Json(ToHttp(s), w.Take(), version, keep_alive);
+  // After Count(503), so that a scrape never sees more "buffer full" than 503s.
+  if (s.code() == Status::Code::kBufferFull) counters_.rejected_buffer_full.fetch_add(1);
   if (res.result() == http::status::service_unavailable) {
     res.set(http::field::retry_after, std::to_string(options_.retry_after_seconds));
   }
@@ -151,7 +162,10 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
   };
   if (path == "/events") {
     if (method != http::verb::post) return wrong_method("POST");
-    if (auto denied = Unauthorized(req, options_.ingest_tokens)) return done(std::move(*denied));
+    if (auto denied = Unauthorized(req, options_.ingest_tokens)) {
+      counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
+      return done(std::move(*denied));
+    }
     return PostEvents(std::move(req), post, std::move(done));
   }
   if (path == "/healthz") {
@@ -162,6 +176,15 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
     if (method != http::verb::get) return wrong_method("GET");
     if (auto denied = Unauthorized(req, options_.admin_tokens)) return done(std::move(*denied));
     return done(Stats(req));
+  }
+  if (path == "/metrics") {
+    if (method != http::verb::get) return wrong_method("GET");
+    if (auto denied = Unauthorized(req, options_.admin_tokens)) return done(std::move(*denied));
+    return done(Metrics(req));
+  }
+  if (path == "/" || path == "/index.html") {
+    if (method != http::verb::get && method != http::verb::head) return wrong_method("GET");
+    return done(StatusPage(req));
   }
   done(Error(http::status::not_found, "no such route: " + std::string(path), req.version(),
              req.keep_alive()));
@@ -245,6 +268,24 @@ std::optional<Response> Router::Unauthorized(const Request& req,
                                     : "invalid bearer token",
                        req.version(), req.keep_alive());
   res.set(http::field::www_authenticate, "Bearer realm=\"cistern\"");
+  return res;
+}
+
+Response Router::Metrics(const Request& req) {
+  return Reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+               RenderMetrics(store_->Stats(), counters_, uploader_), req.version(),
+               req.keep_alive());
+}
+
+Response Router::StatusPage(const Request& req) {
+  Response res = Reply(http::status::ok, "text/html; charset=utf-8",
+                       req.method() == http::verb::head ? "" : std::string(StatusPageHtml()),
+                       req.version(), req.keep_alive());
+  res.set(http::field::cache_control, "no-cache");
+  // The page loads nothing from elsewhere; say so to the browser too.
+  res.set("Content-Security-Policy",
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+          "connect-src 'self'; img-src data:");
   return res;
 }
 
@@ -346,6 +387,8 @@ Response Router::Stats(const Request& req) {
   w.Int(c.status_413.load());
   w.Key("415");
   w.Int(c.status_415.load());
+  w.Key("4xx_other");
+  w.Int(c.status_4xx_other.load());
   w.Key("503");
   w.Int(c.status_503.load());
   w.Key("507");

@@ -3,6 +3,8 @@
 //   POST /events   parse + validate the whole body, then store all or nothing
 //   GET  /healthz  200/503 {ok, uploader, backlog, backlog_ok}
 //   GET  /stats    counters
+//   GET  /metrics  the same figures for Prometheus (text exposition 0.0.4)
+//   GET  /         the status page (HTML that polls /stats)
 // Unknown paths answer 404, known paths with another method 405 (with Allow).
 //
 // Thread-safety: Handle may be called concurrently from any io thread. `post` and `done`
@@ -33,21 +35,24 @@ struct RouterOptions {
   int retry_after_seconds = 1;
   // Bearer tokens accepted for POST /events (empty = open). /healthz is always open.
   std::vector<std::string> ingest_tokens;
-  // Bearer tokens required for /stats (empty = open).
+  // Bearer tokens required for /stats and /metrics (empty = open).
   std::vector<std::string> admin_tokens;
 };
 
-// Per-status request counts for /stats (and later /metrics). Thread-safe (atomics).
+// Per-status request counts for /stats and /metrics. Thread-safe (atomics).
 struct HttpCounters {
   std::atomic<int64_t> requests{0};
   std::atomic<int64_t> events_accepted{0};
   std::atomic<int64_t> status_2xx{0};
   std::atomic<int64_t> status_400{0};
   std::atomic<int64_t> status_401{0};
+  std::atomic<int64_t> ingest_unauthorized{0};  // the 401s of POST /events
   std::atomic<int64_t> status_404_405{0};
   std::atomic<int64_t> status_413{0};
   std::atomic<int64_t> status_415{0};
+  std::atomic<int64_t> status_4xx_other{0};  // 408, 431, ...
   std::atomic<int64_t> status_503{0};
+  std::atomic<int64_t> rejected_buffer_full{0};  // the 503s that were "buffer full"
   std::atomic<int64_t> status_507{0};
   std::atomic<int64_t> status_5xx_other{0};
   LatencyHistogram post_latency;  // POST /events, receipt to answer
@@ -74,6 +79,10 @@ class Router {
   void PostEvents(Request&& req, const Post& post, Done done);
   Response Healthz(const Request& req);
   Response Stats(const Request& req);
+  Response StatusPage(const Request& req);
+  Response Metrics(const Request& req);
+  Response Reply(http::status status, std::string_view content_type, std::string body,
+                 unsigned version, bool keep_alive);
   Response Json(http::status status, std::string body, unsigned version, bool keep_alive);
   Response StatusError(const Status& s, int64_t index, unsigned version, bool keep_alive);
   void Count(http::status status);

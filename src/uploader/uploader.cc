@@ -117,6 +117,7 @@ bool Uploader::Cycle() {
     last_error_ = "reading the backlog: " + s.message();
     return false;
   }
+  oldest_pending_ts_ = batch_.empty() ? 0 : batch_.events[0].ts;
   if (batch_.empty()) return false;
   const int64_t started = UnixMillis();
   runs_++;
@@ -178,6 +179,12 @@ void Uploader::Prune() {
   }
 }
 
+int64_t Uploader::OldestPendingAgeMs() const {
+  const int64_t ts = oldest_pending_ts_.load();
+  if (ts == 0 || store_->backlog() == 0) return 0;
+  return std::max<int64_t>(0, UnixMillis() - ts);
+}
+
 bool Uploader::Healthy() const { return consecutive_failures_.load() == 0; }
 
 std::string Uploader::State() const { return Healthy() ? "ok" : "failing"; }
@@ -218,7 +225,37 @@ void Uploader::WriteStats(JsonWriter& w) const {
   w.Int(backoff_ms_.load());
   w.Key("events_pruned");
   w.Int(events_pruned_.load());
+  w.Key("oldest_pending_age_ms");
+  w.Int(OldestPendingAgeMs());
   w.EndObject();
+}
+
+void Uploader::WriteMetrics(PrometheusWriter& w) const {
+  const std::string sink = sink_->name();
+  w.Family("cistern_uploader_healthy", "gauge",
+           "1 while the uploader ships, 0 while its sink is failing");
+  w.Sample("cistern_uploader_healthy", int64_t{Healthy() ? 1 : 0}, {{"sink", sink}});
+  w.Counter("cistern_upload_runs_total", "Upload cycles that shipped a batch or tried to",
+            runs_.load());
+  w.Counter("cistern_upload_failures_total",
+            "Failed upload cycles (sink error, backlog read or checkpoint failure)",
+            failures_.load());
+  w.Gauge("cistern_upload_consecutive_failures", "Failed upload cycles since the last success",
+          static_cast<double>(consecutive_failures_.load()));
+  w.Counter("cistern_upload_duplicates_total",
+            "Events the sink reported as duplicates (JetStream de-duplication)",
+            duplicates_.load());
+  w.Counter("cistern_retention_pruned_events_total",
+            "Uploaded events deleted by retention or to stay under --max-db-bytes",
+            events_pruned_.load());
+  w.Gauge("cistern_upload_last_success_timestamp_seconds",
+          "Unix time of the last successful upload cycle (0 = none yet)",
+          static_cast<double>(last_success_ms_.load()) / 1000.0);
+  w.Gauge("cistern_upload_backoff_seconds", "Current wait before the next try (0 = not failing)",
+          static_cast<double>(backoff_ms_.load()) / 1000.0);
+  w.Gauge("cistern_oldest_pending_age_seconds",
+          "Age (by its ts) of the oldest event not yet uploaded, as of the last backlog read",
+          static_cast<double>(OldestPendingAgeMs()) / 1000.0);
 }
 
 }  // namespace cistern

@@ -52,8 +52,12 @@ class Uploader : public ComponentStatus {
   void Stop(std::chrono::milliseconds drain_timeout);
 
   bool Healthy() const override;
+  // Age of the oldest un-uploaded event (by its ts) as of the last backlog read (at most one
+  // --upload-interval, or one backoff while failing, old); 0 when the backlog is empty.
+  int64_t OldestPendingAgeMs() const;
   std::string State() const override;
   void WriteStats(JsonWriter& w) const override;
+  void WriteMetrics(PrometheusWriter& w) const override;
 
  private:
   void Run();
@@ -83,6 +87,8 @@ class Uploader : public ComponentStatus {
   std::atomic<int64_t> events_shipped_{0}, duplicates_{0}, events_pruned_{0};
   std::atomic<int64_t> last_success_ms_{0}, last_failure_ms_{0}, backoff_ms_{0};
   std::atomic<double> rate_eps_{0};
+  // ts (unix ms) of the oldest un-uploaded event as of the last backlog read; 0 = none.
+  std::atomic<int64_t> oldest_pending_ts_{0};
   std::string last_error_;  // guarded by mu_
 };
 

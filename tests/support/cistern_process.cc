@@ -24,12 +24,6 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-int DecodeStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
 }  // namespace
 
 CisternProcess::CisternProcess(const std::string& dir, const std::string& db_path,
@@ -72,7 +66,7 @@ int CisternProcess::Wait(std::chrono::milliseconds timeout) {
     pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       pid_ = -1;
-      return DecodeStatus(status);
+      return DecodeWaitStatus(status);
     }
     if (std::chrono::steady_clock::now() >= deadline) return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -101,31 +95,9 @@ void CisternProcess::Kill9() {
 std::string CisternProcess::Log() const { return ReadFile(log_path_); }
 
 RunResult RunCistern(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
-  char templ[] = "/tmp/cistern-run-XXXXXX";
-  int fd = mkstemp(templ);
-  if (fd >= 0) close(fd);
   std::vector<std::string> full = {CISTERN_BINARY};
   full.insert(full.end(), args.begin(), args.end());
-  pid_t pid = SpawnWithLog(full, templ);
-  RunResult result;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  for (;;) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      result.exit_code = DecodeStatus(status);
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      result.exit_code = -1;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  result.output = ReadFile(templ);
-  unlink(templ);
-  return result;
+  return RunProgram(full, timeout);
 }
 
 }  // namespace cistern::testing

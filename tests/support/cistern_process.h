@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "support/spawn.h"
+
 namespace cistern::testing {
 
 class CisternProcess {
@@ -41,11 +43,6 @@ class CisternProcess {
   std::string ready_path_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
-};
-
-struct RunResult {
-  int exit_code = -1;  // 128+signal if killed, -1 if it had to be killed on timeout
-  std::string output;  // stdout + stderr
 };
 
 // Runs `cistern <args>` to completion (killed after `timeout`).

@@ -2,7 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 namespace cistern::testing {
 
@@ -27,6 +32,41 @@ pid_t SpawnWithLog(const std::vector<std::string>& args, const std::string& log_
   close_range(3, ~0U, 0);
   execv(argv[0], argv.data());
   _exit(127);
+}
+
+int DecodeWaitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+RunResult RunProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  char templ[] = "/tmp/cistern-run-XXXXXX";
+  int fd = mkstemp(templ);
+  if (fd >= 0) close(fd);
+  pid_t pid = SpawnWithLog(argv, templ);
+  RunResult result;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  for (;;) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      result.exit_code = DecodeWaitStatus(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      result.exit_code = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::ifstream f(templ);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  result.output = ss.str();
+  unlink(templ);
+  return result;
 }
 
 }  // namespace cistern::testing

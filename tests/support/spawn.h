@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -15,5 +16,16 @@ namespace cistern::testing {
 // socket leaked into a child keeps that port bound after the test closed it.
 // Returns the child's pid, or -1 when fork failed (exec failure: the child exits 127).
 pid_t SpawnWithLog(const std::vector<std::string>& argv, const std::string& log_path);
+
+struct RunResult {
+  int exit_code = -1;  // 128+signal if killed, -1 if it had to be killed on timeout
+  std::string output;  // stdout + stderr
+};
+
+// Runs argv (argv[0] a path) to completion, SIGKILLed after `timeout`.
+RunResult RunProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+// waitpid status -> exit code, or 128 + signal.
+int DecodeWaitStatus(int status);
 
 }  // namespace cistern::testing

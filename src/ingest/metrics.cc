@@ -1,0 +1,94 @@
+#include "ingest/metrics.h"
+
+#include "common/prometheus_writer.h"
+#include "ingest/router.h"
+
+namespace cistern {
+
+std::string RenderMetrics(const StoreStats& s, const HttpCounters& c,
+                          const ComponentStatus* uploader) {
+  PrometheusWriter w;
+  w.Family("cistern_build_info", "gauge", "Constant 1, labelled with the collector's identity");
+  w.Sample("cistern_build_info", int64_t{1},
+           {{"node_id", s.node_id}, {"mode", s.mode}, {"on_full", s.on_full}});
+
+  // Events through the buffer. events_written counts every id ever assigned in this file
+  // (it survives restarts); the others count from this process's start.
+  w.Counter("cistern_events_written_total",
+            "Events committed to the buffer (ids assigned in this database file)",
+            s.events_written);
+  w.Counter("cistern_events_uploaded_total", "Events marked uploaded after the sink's ack",
+            s.events_uploaded);
+  w.Counter("cistern_events_dropped_total",
+            "Un-uploaded events evicted by --on-full drop-oldest (never silent)", s.events_dropped);
+  w.Counter("cistern_events_pruned_total",
+            "Uploaded events deleted by retention or to stay under --max-db-bytes",
+            s.events_pruned);
+  w.Counter("cistern_events_accepted_total", "Events in POST /events requests answered 200",
+            c.events_accepted.load());
+
+  // Rejected requests by reason: nothing of a rejected request is stored.
+  const int64_t buffer_full = c.rejected_buffer_full.load();
+  w.Family("cistern_requests_rejected_total", "counter",
+           "POST /events requests refused, by reason (nothing of them was stored)");
+  const std::pair<const char*, int64_t> reasons[] = {
+      {"invalid", c.status_400.load()},   {"unauthorized", c.ingest_unauthorized.load()},
+      {"too_large", c.status_413.load()}, {"unsupported_encoding", c.status_415.load()},
+      {"buffer_full", buffer_full},       {"unavailable", c.status_503.load() - buffer_full},
+      {"disk_full", c.status_507.load()}, {"internal", c.status_5xx_other.load()},
+  };
+  for (const auto& [reason, n] : reasons) {
+    w.Sample("cistern_requests_rejected_total", n, {{"reason", reason}});
+  }
+  w.Family("cistern_http_requests_total", "counter", "HTTP requests answered, by status class");
+  w.Sample("cistern_http_requests_total", c.status_2xx.load(), {{"code", "2xx"}});
+  w.Sample("cistern_http_requests_total", c.status_404_405.load(), {{"code", "404_405"}});
+  w.Sample("cistern_http_requests_total",
+           c.status_400.load() + c.status_401.load() + c.status_413.load() + c.status_415.load() +
+               c.status_4xx_other.load(),
+           {{"code", "4xx_other"}});
+  w.Sample("cistern_http_requests_total",
+           c.status_503.load() + c.status_507.load() + c.status_5xx_other.load(),
+           {{"code", "5xx"}});
+
+  // The write path.
+  w.Counter("cistern_commits_total", "Write transactions committed (a group commit is one)",
+            s.commits);
+  w.Counter("cistern_commit_failures_total", "Write transactions that failed and rolled back",
+            s.commit_failures);
+  w.Counter("cistern_commit_requests_total", "Requests committed (divide by commits: group size)",
+            s.requests_committed);
+  w.Counter("cistern_commit_conflicts_total",
+            "SQLite busy/snapshot conflicts retried (--mode concurrent only)", s.commit_conflicts);
+  w.Counter("cistern_checkpoints_total", "WAL checkpoints run", s.checkpoints);
+
+  w.Gauge("cistern_backlog_events", "Events stored and not yet uploaded",
+          static_cast<double>(s.backlog));
+  w.Gauge("cistern_backlog_limit_events", "--max-backlog (0 = unlimited)",
+          static_cast<double>(s.max_backlog));
+  w.Gauge("cistern_db_bytes", "Database file plus WAL on disk, bytes",
+          static_cast<double>(s.db_bytes));
+  w.Gauge("cistern_db_used_bytes", "Pages in use in the database file, bytes",
+          static_cast<double>(s.used_bytes));
+  w.Gauge("cistern_db_limit_bytes", "--max-db-bytes (0 = unlimited)",
+          static_cast<double>(s.max_db_bytes));
+  w.Gauge("cistern_wal_frames", "Frames in the write-ahead log", static_cast<double>(s.wal_frames));
+  w.Gauge("cistern_write_queue_depth", "Requests and jobs waiting for the writer",
+          static_cast<double>(s.queue_depth));
+  w.Gauge("cistern_devices_seen", "Distinct device ids stored in this database file",
+          static_cast<double>(s.devices_seen));
+
+  w.Histogram("cistern_commit_duration_seconds", "Time of one write transaction, BEGIN to COMMIT",
+              s.commit_latency);
+  w.Histogram("cistern_checkpoint_duration_seconds", "Time of one WAL checkpoint",
+              s.checkpoint_latency);
+  w.Family("cistern_http_request_duration_seconds", "histogram",
+           "POST /events latency, request received to answer ready");
+  w.HistogramSamples("cistern_http_request_duration_seconds", c.post_latency.Take(),
+                     {{"route", "/events"}});
+
+  if (uploader != nullptr) uploader->WriteMetrics(w);
+  return w.Take();
+}
+
+}  // namespace cistern
