@@ -5,10 +5,12 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 #include <tuple>
 
+#include "app/config_sources.h"
 #include "common/duration.h"
 #include "common/secrets.h"
 
@@ -40,6 +42,10 @@ ParsedArgs ParseArgs(int argc, char** argv) {
       "cistern: an edge event collector. Devices POST events over HTTP; each is stored durably\n"
       "in a local SQLite file (WAL, fsync) before the answer, and shipped upstream later."};
   app.get_formatter()->column_width(34);
+  app.footer(
+      "Every flag can also be set in a TOML file (--config FILE, or CISTERN_CONFIG) under the\n"
+      "same name (max-backlog = 1000), or in the environment as CISTERN_ + upper snake case\n"
+      "(CISTERN_MAX_BACKLOG=1000). Precedence: flag > environment > file > default.");
 
   std::string addr = "127.0.0.1:8080";
   std::string mode = "group";
@@ -56,6 +62,12 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   size_t max_events = c.router.parse.max_events;
   size_t max_connections = c.server.max_connections;
 
+  std::string config_file;
+  bool print_config = false;
+  app.add_option("--config", config_file,
+                 "TOML file of settings, named like the flags (also: CISTERN_CONFIG)");
+  app.add_flag("--print-config", print_config,
+               "print the effective configuration (as TOML, with each value's origin) and exit");
   app.add_option("--db", c.store.path, "SQLite database file (created if missing)")
       ->capture_default_str();
   app.add_option("--addr", addr, "listen address HOST:PORT (port 0 = any free port)")
@@ -182,14 +194,25 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return usage_error(e.what());
   }
+  // Then the environment and the file fill what the command line left unset.
+  if (config_file.empty()) {
+    if (const char* env = std::getenv("CISTERN_CONFIG")) config_file = env;
+  }
+  const std::set<std::string> not_settable = {"help", "config", "print-config"};
+  ConfigOrigins origins;
+  if (Status s = ApplyEnvAndFile(app, config_file, not_settable, &origins); !s.ok()) {
+    return usage_error(s.message());
+  }
+  auto from = [&](const std::string& flag) { return origins.Describe(flag); };
 
   if (Status s = ParseAddr(addr, &c.server.host, &c.server.port); !s.ok()) {
-    return usage_error(s.message());
+    return usage_error(origins.where.count("addr") ? from("--addr") + ": " + s.message()
+                                                   : s.message());
   }
   c.store.mode = ParseWriteMode(mode).value();  // CLI11 checked the name
   c.store.on_full = on_full == "drop-oldest" ? OnFull::kDropOldest : OnFull::kReject;
   if (k.name == "webhook" && k.webhook_url.empty()) {
-    return usage_error("--sink webhook needs --webhook-url");
+    return usage_error(from("--sink") + " webhook needs --webhook-url");
   }
   c.store.max_backlog = max_backlog;
   c.server.io_threads = io_threads;
@@ -198,16 +221,16 @@ ParsedArgs ParseArgs(int argc, char** argv) {
 
   auto size = [&](const std::string& flag, const std::string& text, size_t* dst) {
     auto v = ParseSize(text);
-    if (!v.ok()) return Status::InvalidArgument(flag + ": " + v.status().message());
-    if (*v == 0) return Status::InvalidArgument(flag + " must be greater than 0");
+    if (!v.ok()) return Status::InvalidArgument(from(flag) + ": " + v.status().message());
+    if (*v == 0) return Status::InvalidArgument(from(flag) + " must be greater than 0");
     *dst = static_cast<size_t>(*v);
     return Status::Ok();
   };
   auto duration = [&](const std::string& flag, const std::string& text,
                       std::chrono::milliseconds* dst) {
     auto v = ParseDuration(text);
-    if (!v.ok()) return Status::InvalidArgument(flag + ": " + v.status().message());
-    if (v->count() == 0) return Status::InvalidArgument(flag + " must be greater than 0");
+    if (!v.ok()) return Status::InvalidArgument(from(flag) + ": " + v.status().message());
+    if (v->count() == 0) return Status::InvalidArgument(from(flag) + " must be greater than 0");
     *dst = *v;
     return Status::Ok();
   };
@@ -221,7 +244,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   auto zero_ok = [&](const std::string& flag, const std::string& text,
                      std::chrono::milliseconds* dst) {
     auto v = ParseDuration(text);
-    if (!v.ok()) return Status::InvalidArgument(flag + ": " + v.status().message());
+    if (!v.ok()) return Status::InvalidArgument(from(flag) + ": " + v.status().message());
     *dst = *v;
     return Status::Ok();
   };
@@ -239,16 +262,21 @@ ParsedArgs ParseArgs(int argc, char** argv) {
         std::tuple{"--admin-token-file", &admin_token_file, &c.router.admin_tokens}}) {
     if (file->empty()) continue;
     auto tokens = ReadTokenFile(*file);
-    if (!tokens.ok()) return usage_error(std::string(flag) + ": " + tokens.status().message());
+    if (!tokens.ok()) return usage_error(from(flag) + ": " + tokens.status().message());
     *dst = std::move(tokens.value());
   }
   if (auto v = ParseSize(max_db_bytes); v.ok()) {
     c.store.max_db_bytes = *v;
   } else {
-    return usage_error("--max-db-bytes: " + v.status().message());
+    return usage_error(from("--max-db-bytes") + ": " + v.status().message());
   }
   c.server.session.max_body_bytes = c.router.max_body_bytes;
   c.server.session.write_timeout = c.server.session.body_timeout;
+  if (print_config) {
+    std::cout << RenderConfig(app, not_settable, {"webhook-authorization"}, origins);
+    out.action = ParsedArgs::Action::kExit;
+    out.exit_code = 0;
+  }
   return out;
 }
 

@@ -2,14 +2,19 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "app/config.h"
 #include "app/sink_factory.h"
+#include "app/systemd_notify.h"
 #include "store/registry.h"
 
 namespace {
@@ -88,10 +93,41 @@ int main(int argc, char** argv) {
     spdlog::error("cannot write --ready-file {}", config.ready_file);
   }
 
-  boost::asio::signal_set signals(server.context(), SIGINT, SIGTERM);
+  // systemd (Type=notify): READY now, then STATUS lines and watchdog pings from a timer on
+  // one strand with the signal handler (which cancels it), until shutdown begins.
+  SystemdNotifier notifier;
+  auto summary = [&] {
+    StoreStats st = (*store)->Stats();
+    return fmt::format("listening on {}; backlog {}; uploader {}", bound, st.backlog,
+                       uploader ? uploader->State() : "none");
+  };
+  notifier.Ready(summary());
+  auto strand = boost::asio::make_strand(server.context());
+  boost::asio::steady_timer notify_timer(strand);
+  std::function<void()> arm_notify = [&] {
+    auto tick =
+        notifier.watchdog_tick().count() > 0
+            ? std::chrono::duration_cast<std::chrono::milliseconds>(notifier.watchdog_tick())
+            : std::chrono::milliseconds(10'000);
+    notify_timer.expires_after(tick);
+    notify_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (notifier.watchdog_tick().count() > 0) {
+        StoreStats st = (*store)->Stats();
+        notifier.WatchdogTick(st.queue_depth, st.commits + st.commit_failures);
+      }
+      notifier.Status(summary());
+      arm_notify();
+    });
+  };
+  if (notifier.enabled()) arm_notify();
+
+  boost::asio::signal_set signals(strand, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    notifier.Stopping();
+    notify_timer.cancel();
     server.Stop();
   });
 

@@ -1,0 +1,74 @@
+// The deployment files: the systemd unit passes `systemd-analyze verify` with no complaint and
+// keeps the directives the daemon relies on; the example config is valid; the Dockerfile's
+// runtime packages exist in Debian 12 (the image itself is not built here: no Docker engine).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "support/cistern_process.h"
+#include "support/temp_dir.h"
+
+namespace cistern::testing {
+namespace {
+
+std::string Read(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+const std::string kSource = CISTERN_SOURCE_DIR;
+
+TEST(Deploy, SystemdUnitVerifiesCleanlyAndKeepsTheContract) {
+  std::string unit = Read(kSource + "/deploy/systemd/cistern.service");
+  ASSERT_FALSE(unit.empty());
+  for (const char* line :
+       {"Type=notify\n", "WatchdogSec=", "User=cistern\n", "StateDirectory=cistern\n",
+        "ExecStart=/usr/local/bin/cistern --config /etc/cistern/cistern.toml\n",
+        "NoNewPrivileges=yes\n", "Restart=on-failure\n"}) {
+    EXPECT_NE(unit.find(line), std::string::npos) << "missing " << line;
+  }
+  // verify checks the ExecStart binary exists: point it at the one just built.
+  TempDir dir;
+  std::string copy = dir.File("cistern.service");
+  std::ofstream(copy) << std::regex_replace(unit, std::regex("/usr/local/bin/cistern"),
+                                            std::string(CISTERN_BINARY));
+  RunResult r = RunProgram({"/usr/bin/systemd-analyze", "verify", copy}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "") << "systemd-analyze complained";
+}
+
+TEST(Deploy, ExampleConfigIsValid) {
+  RunResult r = RunCistern({"--config", kSource + "/deploy/cistern.toml", "--print-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("db = \"/var/lib/cistern/events.db\""), std::string::npos) << r.output;
+}
+
+TEST(Deploy, DockerfileRuntimePackagesExistInDebian12) {
+  std::string dockerfile = Read(kSource + "/Dockerfile");
+  // The runtime stage's package list: the last apt-get install before the first `rm`.
+  auto stage = dockerfile.rfind("FROM debian:12-slim");
+  ASSERT_NE(stage, std::string::npos);
+  auto from = dockerfile.find("--no-install-recommends", stage);
+  auto to = dockerfile.find("&&", from);
+  ASSERT_NE(from, std::string::npos);
+  std::istringstream words(dockerfile.substr(from, to - from));
+  std::vector<std::string> packages;
+  for (std::string w; words >> w;) {
+    if (w != "\\" && w.rfind("--", 0) != 0) packages.push_back(w);
+  }
+  ASSERT_GE(packages.size(), 10u);
+  std::vector<std::string> argv = {"/usr/bin/apt-cache", "show", "--no-all-versions"};
+  argv.insert(argv.end(), packages.begin(), packages.end());
+  RunResult r = RunProgram(argv, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const auto& p : packages) {
+    EXPECT_NE(r.output.find("Package: " + p + "\n"), std::string::npos) << p << " not in Debian";
+  }
+}
+
+}  // namespace
+}  // namespace cistern::testing
