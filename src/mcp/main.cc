@@ -1,0 +1,84 @@
+// cistern-mcp: a read-only Model Context Protocol server over stdio for an operator's AI
+// assistant, reading the collector's live database (see docs/mcp.md).
+//
+// stdout carries only JSON-RPC replies; logs go to stderr. Exit codes: 0 at stdin EOF, 2 for a
+// bad flag or an unusable database, 1 when stdout is gone.
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "common/clock.h"
+#include "common/duration.h"
+#include "mcp/line_io.h"
+#include "mcp/readonly_db.h"
+#include "mcp/server.h"
+#include "mcp/tools.h"
+
+namespace {
+
+constexpr size_t kMaxLineBytes = 1 << 20;
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "cistern-mcp: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cistern;
+  // Anything logged, by us or a library, must stay off stdout.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("cistern-mcp"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e cistern-mcp %l: %v");
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"cistern-mcp: read-only MCP server (JSON-RPC over stdio) for a Cistern database"};
+  std::string db_path;
+  int64_t max_rows = 1000;
+  std::string timeout_text = "5s";
+  app.add_option("--db", db_path, "the collector's SQLite database (opened read-only)")->required();
+  app.add_option("--max-rows", max_rows, "most rows one query answer holds")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  app.add_option("--query-timeout", timeout_text, "interrupt a query after this long (e.g. 5s)")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return Fail(e.what());
+  }
+  auto timeout = ParseDuration(timeout_text);
+  if (!timeout.ok()) return Fail("--query-timeout: " + timeout.status().message());
+  if (timeout->count() <= 0) return Fail("--query-timeout must be more than 0");
+
+  auto db = mcp::ReadOnlyDb::Open(db_path);
+  if (!db.ok()) return Fail(db.status().message());
+  mcp::Tools tools(db->get(), mcp::ToolLimits{max_rows, *timeout}, [] { return UnixMillis(); });
+  mcp::McpServer server(&tools);
+  spdlog::info("serving {} read-only on stdio (max rows {}, query timeout {} ms)", db_path,
+               max_rows, timeout->count());
+
+  mcp::LineReader reader(STDIN_FILENO, kMaxLineBytes);
+  std::string line;
+  for (;;) {
+    auto outcome = reader.Next(&line);
+    if (outcome == mcp::LineReader::Outcome::kEof) break;
+    std::optional<std::string> reply = outcome == mcp::LineReader::Outcome::kTooLong
+                                           ? mcp::McpServer::TooLongReply(kMaxLineBytes)
+                                           : server.HandleLine(line);
+    if (reply && !mcp::WriteLine(STDOUT_FILENO, *reply)) {
+      spdlog::error("stdout closed; exiting");
+      return 1;
+    }
+  }
+  spdlog::info("stdin closed; exiting");
+  return 0;
+}

@@ -1,0 +1,226 @@
+#include "mcp/readonly_db.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include "mcp/sql_guard.h"
+
+namespace cistern::mcp {
+namespace {
+
+// How many SQLite VM instructions run between two looks at the clock.
+constexpr int kProgressEveryOps = 1000;
+
+// True when `tail` holds only whitespace, semicolons and SQL comments.
+bool OnlyNoise(std::string_view tail) {
+  size_t i = 0;
+  while (i < tail.size()) {
+    char c = tail[i];
+    if (c == ';' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+      ++i;
+    } else if (tail.substr(i, 2) == "--") {
+      size_t nl = tail.find('\n', i);
+      i = nl == std::string_view::npos ? tail.size() : nl + 1;
+    } else if (tail.substr(i, 2) == "/*") {
+      size_t end = tail.find("*/", i + 2);
+      i = end == std::string_view::npos ? tail.size() : end + 2;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+struct StmtCloser {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtCloser>;
+
+SqlValue Column(sqlite3_stmt* stmt, int i) {
+  switch (sqlite3_column_type(stmt, i)) {
+    case SQLITE_INTEGER:
+      return static_cast<int64_t>(sqlite3_column_int64(stmt, i));
+    case SQLITE_FLOAT:
+      return sqlite3_column_double(stmt, i);
+    case SQLITE_TEXT: {
+      auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+      return std::string(p, sqlite3_column_bytes(stmt, i));
+    }
+    case SQLITE_BLOB: {
+      auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
+      return Blob{std::string(p ? p : "", sqlite3_column_bytes(stmt, i))};
+    }
+    default:
+      return nullptr;
+  }
+}
+
+size_t ValueBytes(const SqlValue& v) {
+  if (auto* s = std::get_if<std::string>(&v)) return s->size();
+  if (auto* b = std::get_if<Blob>(&v)) return b->bytes.size();
+  return 8;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ReadOnlyDb>> ReadOnlyDb::Open(const std::string& path) {
+  // SQLITE_OPEN_READONLY never creates the main file; say plainly when it is not there.
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::IoError(fmt::format("{}: no such database file", path));
+  }
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = Status::IoError(fmt::format("{}: cannot open read-only: {}", path,
+                                           raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    sqlite3_close_v2(raw);
+    return s;
+  }
+  std::unique_ptr<ReadOnlyDb> db(new ReadOnlyDb(raw, path));
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  sqlite3_limit(raw, SQLITE_LIMIT_ATTACHED, 0);
+  // A WAL reader waits only while the collector runs recovery or resets the WAL index.
+  sqlite3_busy_timeout(raw, 2000);
+  char* err = nullptr;
+  rc = sqlite3_exec(raw, "PRAGMA query_only=1", nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) return Status::Internal("PRAGMA query_only=1 failed");
+  for (const std::string& fn : PragmaFunctionNames()) {
+    sqlite3_stmt* warm = nullptr;
+    std::string sql = "SELECT * FROM " + fn + " LIMIT 0";
+    sqlite3_prepare_v2(raw, sql.c_str(), -1, &warm, nullptr);  // errors ignored: warm-up only
+    sqlite3_finalize(warm);
+  }
+  sqlite3_set_authorizer(raw, &ReadOnlyDb::Authorize, db.get());
+  // Touch the schema now so that a file that is not a database fails at start-up.
+  auto probe =
+      db->Query("SELECT count(*) FROM sqlite_schema", QueryLimits{1, std::chrono::seconds(5)});
+  if (!probe.ok()) {
+    return Status::IoError(
+        fmt::format("{}: not a readable SQLite database: {}", path, probe.status().message()));
+  }
+  return db;
+}
+
+ReadOnlyDb::~ReadOnlyDb() { sqlite3_close_v2(db_); }
+
+int ReadOnlyDb::Authorize(void* self, int action, const char* a1, const char* a2, const char*,
+                          const char*) {
+  auto* db = static_cast<ReadOnlyDb*>(self);
+  std::string why;
+  int verdict = AuthorizeReadOnly(action, a1, a2, &why);
+  if (verdict != SQLITE_OK && db->denied_.empty()) db->denied_ = std::move(why);
+  return verdict;
+}
+
+int ReadOnlyDb::Progress(void* self) {
+  auto* db = static_cast<ReadOnlyDb*>(self);
+  if (std::chrono::steady_clock::now() < db->deadline_) return 0;
+  db->timed_out_ = true;
+  return 1;  // SQLITE_INTERRUPT
+}
+
+Result<sqlite3_stmt*> ReadOnlyDb::PrepareOne(std::string_view sql) {
+  denied_.clear();
+  sqlite3_stmt* raw = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &raw, &tail);
+  StmtPtr stmt(raw);
+  if (rc != SQLITE_OK) {
+    if (!denied_.empty())
+      return Status::InvalidArgument("refused: " + denied_ + "; cistern-mcp is read-only");
+    return Status::InvalidArgument(fmt::format("SQL error: {}", sqlite3_errmsg(db_)));
+  }
+  if (!stmt) return Status::InvalidArgument("no SQL statement given");
+  std::string_view rest(tail, sql.data() + sql.size() - tail);
+  if (!OnlyNoise(rest)) {
+    return Status::InvalidArgument(
+        "refused: more than one statement; send exactly one read-only statement");
+  }
+  if (!sqlite3_stmt_readonly(stmt.get())) {
+    return Status::InvalidArgument(
+        "refused: the statement would write or change state; cistern-mcp is read-only");
+  }
+  return stmt.release();
+}
+
+Status ReadOnlyDb::StepError(int rc, const QueryLimits& limits) {
+  if ((rc & 0xff) == SQLITE_INTERRUPT && timed_out_) {
+    return Status::Unavailable(fmt::format(
+        "query timed out after {} ms (--query-timeout) and was interrupted; narrow it with a "
+        "WHERE on id or ts, or a LIMIT",
+        limits.timeout.count()));
+  }
+  if (!denied_.empty())
+    return Status::InvalidArgument("refused: " + denied_ + "; cistern-mcp is read-only");
+  std::string msg = fmt::format("SQL error: {} (sqlite code {})", sqlite3_errmsg(db_), rc);
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Busy(std::move(msg));
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_CANTOPEN:
+      return Status::IoError(std::move(msg));
+    default:
+      return Status::InvalidArgument(std::move(msg));
+  }
+}
+
+Result<QueryResult> ReadOnlyDb::Query(std::string_view sql, const QueryLimits& limits,
+                                      const std::vector<SqlValue>& params) {
+  auto start = std::chrono::steady_clock::now();
+  deadline_ = start + limits.timeout;
+  timed_out_ = false;
+  auto prepared = PrepareOne(sql);
+  if (!prepared.ok()) return prepared.status();
+  StmtPtr stmt(*prepared);  // finalized on every return: no read transaction outlives Query
+  for (size_t i = 0; i < params.size(); ++i) {
+    int idx = static_cast<int>(i + 1);
+    const SqlValue& p = params[i];
+    if (auto* n = std::get_if<int64_t>(&p)) {
+      sqlite3_bind_int64(stmt.get(), idx, *n);
+    } else if (auto* s = std::get_if<std::string>(&p)) {
+      sqlite3_bind_text(stmt.get(), idx, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
+    } else if (auto* d = std::get_if<double>(&p)) {
+      sqlite3_bind_double(stmt.get(), idx, *d);
+    } else {
+      sqlite3_bind_null(stmt.get(), idx);
+    }
+  }
+  QueryResult out;
+  int ncols = sqlite3_column_count(stmt.get());
+  for (int i = 0; i < ncols; ++i) {
+    const char* name = sqlite3_column_name(stmt.get(), i);
+    out.columns.emplace_back(name ? name : "");
+  }
+  sqlite3_progress_handler(db_, kProgressEveryOps, &ReadOnlyDb::Progress, this);
+  size_t bytes = 0;
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    if (static_cast<int64_t>(out.rows.size()) >= limits.max_rows || bytes > kMaxResultBytes) {
+      out.truncated = true;
+      break;
+    }
+    std::vector<SqlValue> row;
+    row.reserve(ncols);
+    for (int i = 0; i < ncols; ++i) {
+      row.push_back(Column(stmt.get(), i));
+      bytes += ValueBytes(row.back());
+    }
+    out.rows.push_back(std::move(row));
+  }
+  sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return StepError(rc, limits);
+  out.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  return out;
+}
+
+}  // namespace cistern::mcp

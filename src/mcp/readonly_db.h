@@ -1,0 +1,102 @@
+// ReadOnlyDb: the read-only SQL guard and bounded query runner behind every cistern-mcp tool.
+//
+// It reads the collector's live database without ever writing to it, in layers, so that no
+// single mistake opens a write path:
+//   1. the file is opened with SQLITE_OPEN_READONLY (never created; the collector's
+//      `<db>.lock` is never touched), extensions and ATTACH are disabled by limit and config;
+//   2. PRAGMA query_only=1;
+//   3. exactly one statement is prepared; anything after it but whitespace, comments and
+//      semicolons is refused;
+//   4. a statement for which sqlite3_stmt_readonly() is false is refused (VACUUM INTO,
+//      PRAGMA x=y, BEGIN, ...);
+//   5. an authorizer denies every action but SELECT/READ/recursive CTEs, harmless functions
+//      (not load_extension) and a short allow-list of read-only pragmas.
+// Every query is bounded: at most `max_rows` rows (and kMaxResultBytes of values) are kept,
+// and a progress handler interrupts it after `timeout`. Statements are finalized before
+// Query returns, so no read transaction stays open between calls and the collector's
+// checkpoints can reset the WAL.
+//
+// Thread-safety: not thread-safe; one owner thread (cistern-mcp serves stdin serially).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+
+namespace cistern::mcp {
+
+struct Blob {
+  std::string bytes;
+};
+// One SQLite value: NULL, INTEGER, REAL, TEXT or BLOB.
+using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string, Blob>;
+
+// Appends `v` as JSON: NULL -> null, INTEGER/REAL -> number (REAL in shortest round-trip
+// form; NaN/Inf -> null), TEXT -> string, BLOB -> "base64:<...>".
+void AppendSqlValueJson(std::string* out, const SqlValue& v);
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<SqlValue>> rows;
+  bool truncated = false;  // more rows existed than were kept (row or byte cap)
+  int64_t elapsed_ms = 0;
+};
+
+struct QueryLimits {
+  int64_t max_rows = 1000;
+  std::chrono::milliseconds timeout{5000};
+};
+
+class ReadOnlyDb {
+ public:
+  // The most bytes of TEXT/BLOB values one result keeps before it is cut (truncated = true).
+  static constexpr size_t kMaxResultBytes = 4 << 20;
+
+  // Opens `path` read-only and checks that it is an SQLite database. Errors: IoError naming
+  // the file when it is missing, unreadable or not a database. Never creates the file.
+  static Result<std::unique_ptr<ReadOnlyDb>> Open(const std::string& path);
+  ~ReadOnlyDb();
+  ReadOnlyDb(const ReadOnlyDb&) = delete;
+  ReadOnlyDb& operator=(const ReadOnlyDb&) = delete;
+
+  // Runs one read-only statement with `params` bound to ?1, ?2, ... and returns its columns
+  // and up to limits.max_rows rows. Errors (InvalidArgument unless noted), each with a
+  // message meant for the person or assistant who wrote the SQL:
+  //  - empty SQL, more than one statement, an SQL error (syntax, unknown table, ...);
+  //  - a statement that would write or is not allowed (the message names what was refused);
+  //  - Unavailable: the timeout passed (the query was interrupted);
+  //  - IoError / Busy: the file could not be read.
+  Result<QueryResult> Query(std::string_view sql, const QueryLimits& limits,
+                            const std::vector<SqlValue>& params = {});
+
+  // True while the connection holds a read (or any) transaction. Query never leaves one
+  // open; tests check that, since an open reader pins the WAL against checkpoint resets.
+  bool InTransaction() const { return sqlite3_txn_state(db_, nullptr) != SQLITE_TXN_NONE; }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  ReadOnlyDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  static int Authorize(void* self, int action, const char* a1, const char* a2, const char* db,
+                       const char* trigger);
+  static int Progress(void* self);
+  Result<sqlite3_stmt*> PrepareOne(std::string_view sql);
+  Status StepError(int rc, const QueryLimits& limits);
+
+  sqlite3* const db_;       // constant after construction; owned
+  const std::string path_;  // constant after construction
+  // Per-query state, set by Query and read by the SQLite callbacks it triggers.
+  std::string denied_;  // why the authorizer last refused, "" when it did not
+  std::chrono::steady_clock::time_point deadline_;
+  bool timed_out_ = false;
+};
+
+}  // namespace cistern::mcp

@@ -1,0 +1,53 @@
+// JSON encoding of SQLite values (declared in mcp/readonly_db.h).
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iterator>
+
+#include "common/json_writer.h"
+#include "mcp/readonly_db.h"
+
+namespace cistern::mcp {
+namespace {
+
+void AppendBase64(std::string* out, std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out->push_back(kAlphabet[(n >> shift) & 63]);
+  }
+  if (i + 1 == in.size()) {
+    uint32_t n = uint8_t(in[i]) << 16;
+    *out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    *out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], '='};
+  }
+}
+
+}  // namespace
+
+void AppendSqlValueJson(std::string* out, const SqlValue& v) {
+  if (std::holds_alternative<std::nullptr_t>(v)) {
+    *out += "null";
+  } else if (auto* i = std::get_if<int64_t>(&v)) {
+    fmt::format_to(std::back_inserter(*out), "{}", *i);
+  } else if (auto* d = std::get_if<double>(&v)) {
+    // Not JsonWriter::Double, which rounds to 3 decimals: a query answer keeps every digit.
+    if (std::isfinite(*d)) {
+      fmt::format_to(std::back_inserter(*out), "{}", *d);
+    } else {
+      *out += "null";
+    }
+  } else if (auto* s = std::get_if<std::string>(&v)) {
+    AppendJsonString(out, *s);
+  } else {
+    *out += "\"base64:";
+    AppendBase64(out, std::get<Blob>(v).bytes);
+    *out += '"';
+  }
+}
+
+}  // namespace cistern::mcp

@@ -1,0 +1,117 @@
+// The real cistern-mcp binary over its stdin/stdout: framing, error codes, notifications,
+// exit codes, and a live WAL database that the real collector is writing.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "mcp_test_db.h"
+#include "piped_child.h"
+#include "support/cistern_process.h"
+#include "support/http_client.h"
+#include "support/spawn.h"
+
+namespace cistern::testing {
+namespace {
+
+constexpr auto kReplyTimeout = std::chrono::seconds(10);
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class StdioTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<PipedChild> StartMcp(const std::string& db, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {CISTERN_MCP_BINARY, "--db", db};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto child = std::make_unique<PipedChild>(argv, log_);
+    EXPECT_GT(child->pid(), 0);
+    return child;
+  }
+  std::string Exchange(PipedChild& child, const std::string& line) {
+    EXPECT_TRUE(child.WriteLine(line));
+    return child.ReadLine(kReplyTimeout).value_or("<no reply>");
+  }
+
+  TempDir dir_;
+  std::string log_ = dir_.File("mcp-stderr.log");
+};
+
+TEST_F(StdioTest, ProtocolErrorsOverRealPipes) {
+  MakeTestDb(dir_.File("events.db"));
+  auto mcp = StartMcp(dir_.File("events.db"));
+  EXPECT_EQ(Exchange(*mcp, "{this is not json"),
+            R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,)"
+            R"("message":"parse error: the line is not valid JSON"}})");
+  EXPECT_NE(Exchange(*mcp, R"({"jsonrpc":"2.0","id":7,"method":"bogus/method"})")
+                .find(R"("id":7,"error":{"code":-32601)"),
+            std::string::npos);
+  // A notification gets no answer: the next line read is the ping's reply.
+  ASSERT_TRUE(mcp->WriteLine(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
+  EXPECT_EQ(Exchange(*mcp, R"({"jsonrpc":"2.0","id":"x","method":"ping"})"),
+            R"({"jsonrpc":"2.0","id":"x","result":{}})");
+  // An oversized line is refused and the stream stays in sync.
+  EXPECT_NE(Exchange(*mcp, std::string(2 << 20, 'x')).find("-32600"), std::string::npos);
+  EXPECT_EQ(Exchange(*mcp, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\"}\r"),
+            R"({"jsonrpc":"2.0","id":8,"result":{}})");
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+  // Logs go to stderr, never stdout.
+  EXPECT_NE(ReadAll(log_).find("stdin closed"), std::string::npos);
+}
+
+TEST_F(StdioTest, BadFlagsAndMissingDatabaseExit2WithoutCreatingIt) {
+  auto missing =
+      RunProgram({CISTERN_MCP_BINARY, "--db", dir_.File("nope.db")}, std::chrono::seconds(10));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.output, "cistern-mcp: " + dir_.File("nope.db") + ": no such database file\n");
+  struct stat st;
+  EXPECT_NE(stat(dir_.File("nope.db").c_str(), &st), 0) << "cistern-mcp created the file";
+
+  MakeTestDb(dir_.File("events.db"));
+  for (std::vector<std::string> flags : {std::vector<std::string>{"--bogus"},
+                                         {"--query-timeout", "soon"},
+                                         {"--max-rows", "0"},
+                                         {}}) {
+    std::vector<std::string> argv = {CISTERN_MCP_BINARY};
+    if (!flags.empty()) argv.insert(argv.end(), {"--db", dir_.File("events.db")});
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    auto r = RunProgram(argv, std::chrono::seconds(10));
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(r.output.starts_with("cistern-mcp: ")) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+}
+
+// The point of the "live database": the collector holds the write connection and the lock,
+// keeps committing, and cistern-mcp reads through its own read-only connection (WAL + -shm).
+TEST_F(StdioTest, ReadsTheLiveDatabaseWhileTheCollectorWrites) {
+  const std::string db = dir_.File("live.db");
+  CisternProcess server(dir_.path(), db, {"--sink", "none"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  HttpClient http("127.0.0.1", server.port());
+  ASSERT_EQ(http.Post("/events", R"([{"device_id":"d1","kind":"t"},{"device_id":"d2","kind":"t"}])")
+                .status,
+            200);
+  auto mcp = StartMcp(db);
+  const std::string count =
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"query",)"
+      R"("arguments":{"sql":"SELECT count(*) FROM events"}}})";
+  EXPECT_NE(Exchange(*mcp, count).find(R"("rows":[[2]])"), std::string::npos);
+  for (int i = 0; i < 20; ++i) {
+    auto r = http.Post("/events", R"({"device_id":"d3","kind":"t"})");
+    ASSERT_EQ(r.status, 200) << r.body;  // the reader never blocks the writer
+  }
+  EXPECT_NE(Exchange(*mcp, count).find(R"("rows":[[22]])"), std::string::npos);
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+  EXPECT_EQ(server.Stop(), 0) << server.Log();
+}
+
+}  // namespace
+}  // namespace cistern::testing
