@@ -272,6 +272,9 @@ class NatsSink final : public Sink {
     acks_.Open();
     std::string publish_error;
     bool publish_permanent = false;
+    bool probe_failed = false;
+    timed_out_ = false;
+    publish_error_.clear();
     std::string body;
     body.reserve(512);
     for (size_t i = 0; i < n; ++i) {
@@ -295,25 +298,26 @@ class NatsSink final : public Sink {
         publish_permanent = s == NATS_MAX_PAYLOAD;
         break;
       }
-    }
-
-    bool timed_out = false;
-    if (publish_error.empty()) {
-      jsPubOptions wait;
-      jsPubOptions_Init(&wait);
-      wait.MaxWait = MsLeft(deadline);
-      natsStatus s = js_PublishAsyncComplete(js_.get(), &wait);
-      if (s == NATS_TIMEOUT) {
-        timed_out = true;
-      } else if (s != NATS_OK) {
-        publish_error = "waiting for PubAcks: " + Describe(s);
+      // Order: publishes are pipelined, so while a stream leader is being elected the head
+      // of a batch can meet "no responders" and its tail be stored; the re-ship would then
+      // land after that tail. After a failed batch (and for the first one) the first event
+      // therefore goes alone: the rest follow only once it is stored, i.e. once the stream
+      // has a leader again.
+      if (i == 0 && n > 1 && !last_batch_ok_ && (!WaitForAcks(deadline) || Acked() != 1)) {
+        probe_failed = true;
+        break;
       }
     }
+
+    if (publish_error.empty() && !timed_out_ && !probe_failed) WaitForAcks(deadline);
+    if (!publish_error_.empty()) publish_error = publish_error_;
+    const bool timed_out = timed_out_;
     if (timed_out || !publish_error.empty()) AbandonPending();
 
     std::lock_guard<std::mutex> lock(acks_.mu);
     acks_.open = false;
-    if (acks_.acked == static_cast<int64_t>(n)) {
+    last_batch_ok_ = acks_.acked == static_cast<int64_t>(n);
+    if (last_batch_ok_) {
       no_responders_since_.reset();
       return SendResult::Ok(acks_.duplicates);
     }
@@ -336,6 +340,26 @@ class NatsSink final : public Sink {
                       std::to_string(n) + " publishes not acknowledged: " + reason;
     if (publish_permanent || acks_.too_large) return SendResult::Permanent(why);
     return SendResult::Retry(why);
+  }
+
+  // Waits (until `deadline`) for the PubAcks of everything published so far. False when it
+  // timed out (timed_out_) or failed (publish_error_).
+  bool WaitForAcks(Clock::time_point deadline) {
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = MsLeft(deadline);
+    natsStatus s = js_PublishAsyncComplete(js_.get(), &wait);
+    if (s == NATS_TIMEOUT) {
+      timed_out_ = true;
+    } else if (s != NATS_OK) {
+      publish_error_ = "waiting for PubAcks: " + Describe(s);
+    }
+    return s == NATS_OK;
+  }
+
+  int64_t Acked() {
+    std::lock_guard<std::mutex> lock(acks_.mu);
+    return acks_.acked;
   }
 
   // Gives up the PubAcks still outstanding, so that none of them is counted for a later
@@ -363,6 +387,9 @@ class NatsSink final : public Sink {
   ConnectionPtr nc_;
   JsPtr js_;  // destroyed before nc_
   bool stream_ready_ = false;
+  bool last_batch_ok_ = false;  // false: the next batch's first event goes alone
+  bool timed_out_ = false;      // of the current batch's wait for PubAcks
+  std::string publish_error_;   // of the current batch's wait for PubAcks
   // Since when batches have been meeting "no responders" (unset: the last one did not).
   std::optional<Clock::time_point> no_responders_since_;
 };
