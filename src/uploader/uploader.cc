@@ -245,9 +245,6 @@ void Uploader::WriteMetrics(PrometheusWriter& w) const {
   w.Counter("cistern_upload_duplicates_total",
             "Events the sink reported as duplicates (JetStream de-duplication)",
             duplicates_.load());
-  w.Counter("cistern_retention_pruned_events_total",
-            "Uploaded events deleted by retention or to stay under --max-db-bytes",
-            events_pruned_.load());
   w.Gauge("cistern_upload_last_success_timestamp_seconds",
           "Unix time of the last successful upload cycle (0 = none yet)",
           static_cast<double>(last_success_ms_.load()) / 1000.0);
