@@ -69,7 +69,9 @@ TEST_P(WriteModesTest, ConcurrentAppendersAllLandWithUniqueIds) {
   EXPECT_EQ(st.backlog, 3 * kThreads * kPerThread);
   EXPECT_EQ(st.devices_seen, kThreads);
   EXPECT_GE(st.commit_conflicts, 0);
-  if (GetParam() != WriteMode::kConcurrent) EXPECT_EQ(st.commit_conflicts, 0);
+  if (GetParam() != WriteMode::kConcurrent) {
+    EXPECT_EQ(st.commit_conflicts, 0);
+  }
 }
 
 TEST_P(WriteModesTest, AFailingJobRollsBackOnlyItself) {

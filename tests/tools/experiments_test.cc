@@ -36,9 +36,13 @@ TEST(ExperimentsTest, BenchHasARowPerModeAndIndexChoice) {
     EXPECT_GT(r.events, 0) << r.mode;
     EXPECT_GT(r.events_per_s, 0) << r.mode;
     EXPECT_GT(r.commits, 0) << r.mode;
-    if (r.mode == "serialized") EXPECT_DOUBLE_EQ(r.vs_serialized, 1.0);
+    if (r.mode == "serialized") {
+      EXPECT_DOUBLE_EQ(r.vs_serialized, 1.0);
+    }
     // One commit per event outside group mode: a transaction per request.
-    if (r.mode != "group") EXPECT_EQ(r.commits, r.events) << r.mode;
+    if (r.mode != "group") {
+      EXPECT_EQ(r.commits, r.events) << r.mode;
+    }
   }
   std::string table = loadgen::BenchTable(*rows);
   EXPECT_EQ(CountLines(table, "| group |"), 2u) << table;
