@@ -1,6 +1,8 @@
-// Config: the daemon's flags (CLI11) -> one typed struct. DESIGN.md section 9 conventions:
-// kebab-case long flags, durations as 500ms/1s/24h, sizes as 64KiB/1MiB or bytes.
-// Pure apart from printing --help; safe to call from main only.
+// Config: the daemon's flags (CLI11), CISTERN_* environment variables and a TOML file
+// (--config; see app/config_sources.h) -> one typed struct. DESIGN.md section 9 conventions:
+// kebab-case long flags, durations as 500ms/1s/24h, sizes as 64KiB/1MiB or bytes; precedence
+// flag > env > file > default.
+// Reads environ and the config file and prints --help/--print-config; call from main only.
 #pragma once
 
 #include <chrono>
@@ -49,8 +51,9 @@ struct ParsedArgs {
   Config config;
 };
 
-// Parses argv. Usage errors print one line "cistern: <what is wrong>" to stderr and return
-// kExit with code 2; --help prints the help and returns kExit with code 0.
+// Parses argv, then the environment and the config file. Usage errors (from any source) print
+// one line "cistern: <where>: <what is wrong>" to stderr and return kExit with code 2;
+// --help prints the help and --print-config the effective configuration, both kExit code 0.
 ParsedArgs ParseArgs(int argc, char** argv);
 
 // "127.0.0.1:8080", "[::1]:8080" -> host, port; ":8080" (empty host) = every interface.
