@@ -278,9 +278,10 @@ Response Router::Metrics(const Request& req) {
 }
 
 Response Router::StatusPage(const Request& req) {
-  Response res = Reply(http::status::ok, "text/html; charset=utf-8",
-                       req.method() == http::verb::head ? "" : std::string(StatusPageHtml()),
+  Response res = Reply(http::status::ok, "text/html; charset=utf-8", std::string(StatusPageHtml()),
                        req.version(), req.keep_alive());
+  // HEAD: the GET answer's headers (Content-Length included), no body.
+  if (req.method() == http::verb::head) res.body().clear();
   res.set(http::field::cache_control, "no-cache");
   // The page loads nothing from elsewhere; say so to the browser too.
   res.set("Content-Security-Policy",

@@ -13,17 +13,10 @@
 namespace cistern::testing {
 namespace {
 
-std::string Read(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 const std::string kSource = CISTERN_SOURCE_DIR;
 
 TEST(Deploy, SystemdUnitVerifiesCleanlyAndKeepsTheContract) {
-  std::string unit = Read(kSource + "/deploy/systemd/cistern.service");
+  std::string unit = ReadFile(kSource + "/deploy/systemd/cistern.service");
   ASSERT_FALSE(unit.empty());
   for (const char* line :
        {"Type=notify\n", "WatchdogSec=", "User=cistern\n", "StateDirectory=cistern\n",
@@ -48,7 +41,7 @@ TEST(Deploy, ExampleConfigIsValid) {
 }
 
 TEST(Deploy, DockerfileRuntimePackagesExistInDebian12) {
-  std::string dockerfile = Read(kSource + "/Dockerfile");
+  std::string dockerfile = ReadFile(kSource + "/Dockerfile");
   // The runtime stage's package list: the last apt-get install before the first `rm`.
   auto stage = dockerfile.rfind("FROM debian:12-slim");
   ASSERT_NE(stage, std::string::npos);

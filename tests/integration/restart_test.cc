@@ -1,6 +1,5 @@
 // Restart: events acknowledged before a clean stop *and* before a kill -9 are all there after
 // restart, ids continue upward, and the backlog gauge is restored from the file.
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -95,14 +94,7 @@ TEST_F(RestartTest, BacklogGaugeIsRestoredFromTheFile) {
   ASSERT_EQ(server_->Stop(), 0);
   server_.reset();
   // Mark some events uploaded behind the collector's back, as the uploader would have.
-  {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw, "UPDATE events SET uploaded_at = 1 WHERE id % 3 = 0", nullptr,
-                           nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(raw);
-  }
+  ASSERT_TRUE(ExecSql(db(), "UPDATE events SET uploaded_at = 1 WHERE id % 3 = 0"));
   int64_t pending = QueryInt(db(), "SELECT count(*) FROM events WHERE uploaded_at IS NULL");
   ASSERT_LT(pending, 20);
   Start();

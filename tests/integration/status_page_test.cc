@@ -27,13 +27,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kChromium = "/usr/bin/chromium";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 struct BrowserRun {
   int exit_code = -1;  // -1 when it was killed for overrunning
   std::string out;     // stdout: the DOM with --dump-dom

@@ -2,7 +2,6 @@
 // from the collector plus Nats-Msg-Id de-duplication in JetStream: every acknowledged event
 // is in the stream exactly once, even when batches are shipped again after a crash.
 #include <simdjson.h>
-#include <sqlite3.h>
 
 #include <map>
 #include <set>
@@ -77,14 +76,7 @@ TEST_F(UploadNatsTest, ABatchShippedAgainAfterACrashIsDeduplicatedByJetStream) {
   ASSERT_EQ(server_->Stop(), 0);
   server_.reset();
   // The state a crash between ship and checkpoint leaves: shipped, but not marked uploaded.
-  {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw, "UPDATE events SET uploaded_at = NULL WHERE id > 120", nullptr,
-                           nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(raw);
-  }
+  ASSERT_TRUE(ExecSql(db(), "UPDATE events SET uploaded_at = NULL WHERE id > 120"));
   StartCollector();
   ASSERT_TRUE(WaitForBacklog(0));
   auto stats = client_->Get("/stats");

@@ -20,23 +20,7 @@ PipedChild::PipedChild(const std::vector<std::string>& args, const std::string& 
     close(in[1]);
     return;
   }
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_ = fork();
-  if (pid_ == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    int log = open(stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (log >= 0) dup2(log, 2);
-    close_range(3, ~0U, 0);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  pid_ = SpawnWithFds(args, in[0], out[1], stderr_log);
   close(in[0]);
   close(out[1]);
   in_fd_ = in[1];

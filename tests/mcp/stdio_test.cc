@@ -11,18 +11,12 @@
 #include "support/cistern_process.h"
 #include "support/http_client.h"
 #include "support/spawn.h"
+#include "support/temp_dir.h"
 
 namespace cistern::testing {
 namespace {
 
 constexpr auto kReplyTimeout = std::chrono::seconds(10);
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 class StdioTest : public ::testing::Test {
  protected:
@@ -62,7 +56,7 @@ TEST_F(StdioTest, ProtocolErrorsOverRealPipes) {
   mcp->CloseStdin();
   EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
   // Logs go to stderr, never stdout.
-  EXPECT_NE(ReadAll(log_).find("stdin closed"), std::string::npos);
+  EXPECT_NE(ReadFile(log_).find("stdin closed"), std::string::npos);
 }
 
 TEST_F(StdioTest, BadFlagsAndMissingDatabaseExit2WithoutCreatingIt) {

@@ -124,11 +124,7 @@ TEST_F(StoreTest, ReopenRestoresCountersAndIdsNeverGoBack) {
     AppendAndWait(*store, MakeBatch(2, "b"));
   }
   // Delete the newest rows while the collector is stopped (an operator's cleanup).
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "DELETE FROM events WHERE id > 3", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(ExecSql(db(), "DELETE FROM events WHERE id > 3"));
   auto store = Open();
   auto st = store->Stats();
   EXPECT_EQ(st.events_written, 7);

@@ -11,18 +11,12 @@
 #include <thread>
 
 #include "support/spawn.h"
+#include "support/temp_dir.h"
 
 namespace cistern::testing {
 namespace {
 
 std::atomic<int> g_counter{0};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 

@@ -131,12 +131,7 @@ bool MosquittoBroker::Start() {
   return Launch();
 }
 
-std::string MosquittoBroker::Log() const {
-  std::ifstream f(dir_.File("mosquitto.log"));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string MosquittoBroker::Log() const { return ReadFile(dir_.File("mosquitto.log")); }
 
 MqttTestSubscriber::MqttTestSubscriber(uint16_t port, std::string filter)
     : filter_(std::move(filter)) {

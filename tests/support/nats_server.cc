@@ -20,13 +20,6 @@ namespace {
 
 constexpr const char* kNatsServerBinary = "/usr/sbin/nats-server";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // `n` distinct free loopback ports: all are bound at once (so they differ), then released for
 // the server to take. Another process could grab one in between; on a test box that is rare.
 std::vector<uint16_t> FreePorts(int n) {

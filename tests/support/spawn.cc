@@ -9,9 +9,16 @@
 #include <sstream>
 #include <thread>
 
+#include "support/temp_dir.h"
+
 namespace cistern::testing {
 
-pid_t SpawnWithLog(const std::vector<std::string>& args, const std::string& log_path) {
+namespace {
+
+// fork + exec with stdin from `stdin_fd` (-1: /dev/null), stdout to `stdout_fd` (-1: the log)
+// and stderr to the log; see SpawnWithLog for the rest of the child's set-up.
+pid_t Spawn(const std::vector<std::string>& args, int stdin_fd, int stdout_fd,
+            const std::string& log_path) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -21,17 +28,29 @@ pid_t SpawnWithLog(const std::vector<std::string>& args, const std::string& log_
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGPIPE, SIG_DFL);
-  int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd >= 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-    close(fd);
+  if (stdin_fd < 0) stdin_fd = open("/dev/null", O_RDONLY);
+  if (stdin_fd >= 0) dup2(stdin_fd, 0);
+  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (stdout_fd >= 0) {
+    dup2(stdout_fd, 1);
+  } else if (log >= 0) {
+    dup2(log, 1);
   }
-  int null = open("/dev/null", O_RDONLY);
-  if (null >= 0) dup2(null, 0);
+  if (log >= 0) dup2(log, 2);
   close_range(3, ~0U, 0);
   execv(argv[0], argv.data());
   _exit(127);
+}
+
+}  // namespace
+
+pid_t SpawnWithLog(const std::vector<std::string>& args, const std::string& log_path) {
+  return Spawn(args, -1, -1, log_path);
+}
+
+pid_t SpawnWithFds(const std::vector<std::string>& args, int stdin_fd, int stdout_fd,
+                   const std::string& log_path) {
+  return Spawn(args, stdin_fd, stdout_fd, log_path);
 }
 
 int DecodeWaitStatus(int status) {
@@ -61,10 +80,7 @@ RunResult RunProgram(const std::vector<std::string>& argv, std::chrono::millisec
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  std::ifstream f(templ);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  result.output = ss.str();
+  result.output = ReadFile(templ);
   unlink(templ);
   return result;
 }

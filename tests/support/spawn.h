@@ -17,6 +17,11 @@ namespace cistern::testing {
 // Returns the child's pid, or -1 when fork failed (exec failure: the child exits 127).
 pid_t SpawnWithLog(const std::vector<std::string>& argv, const std::string& log_path);
 
+// The same, with the child's stdin and stdout on the given descriptors (the child's copies;
+// the parent keeps and closes its own) and only stderr in `log_path`.
+pid_t SpawnWithFds(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd,
+                   const std::string& log_path);
+
 struct RunResult {
   int exit_code = -1;  // 128+signal if killed, -1 if it had to be killed on timeout
   std::string output;  // stdout + stderr

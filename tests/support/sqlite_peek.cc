@@ -37,6 +37,15 @@ std::vector<std::vector<std::string>> QueryRows(const std::string& db_path,
   return rows;
 }
 
+bool ExecSql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  bool ok = sqlite3_open(db_path.c_str(), &db) == SQLITE_OK &&
+            sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  if (!ok) ADD_FAILURE() << sql << " on " << db_path << ": " << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  return ok;
+}
+
 int64_t QueryInt(const std::string& db_path, const std::string& sql) {
   auto rows = QueryRows(db_path, sql);
   if (rows.size() != 1 || rows[0].empty()) {

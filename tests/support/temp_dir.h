@@ -21,4 +21,7 @@ class TempDir {
   std::string path_;
 };
 
+// The whole file as bytes ("" when it cannot be read): logs, ready files, screenshots.
+std::string ReadFile(const std::string& path);
+
 }  // namespace cistern::testing

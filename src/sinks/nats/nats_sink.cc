@@ -273,8 +273,7 @@ class NatsSink final : public Sink {
     std::string publish_error;
     bool publish_permanent = false;
     bool probe_failed = false;
-    timed_out_ = false;
-    publish_error_.clear();
+    bool timed_out = false;
     std::string body;
     body.reserve(512);
     for (size_t i = 0; i < n; ++i) {
@@ -303,15 +302,14 @@ class NatsSink final : public Sink {
       // land after that tail. After a failed batch (and for the first one) the first event
       // therefore goes alone: the rest follow only once it is stored, i.e. once the stream
       // has a leader again.
-      if (i == 0 && n > 1 && !last_batch_ok_ && (!WaitForAcks(deadline) || Acked() != 1)) {
+      if (i == 0 && n > 1 && !last_batch_ok_ &&
+          (!WaitForAcks(deadline, &timed_out, &publish_error) || Acked() != 1)) {
         probe_failed = true;
         break;
       }
     }
 
-    if (publish_error.empty() && !timed_out_ && !probe_failed) WaitForAcks(deadline);
-    if (!publish_error_.empty()) publish_error = publish_error_;
-    const bool timed_out = timed_out_;
+    if (publish_error.empty() && !probe_failed) WaitForAcks(deadline, &timed_out, &publish_error);
     if (timed_out || !publish_error.empty()) AbandonPending();
 
     std::lock_guard<std::mutex> lock(acks_.mu);
@@ -343,16 +341,16 @@ class NatsSink final : public Sink {
   }
 
   // Waits (until `deadline`) for the PubAcks of everything published so far. False when it
-  // timed out (timed_out_) or failed (publish_error_).
-  bool WaitForAcks(Clock::time_point deadline) {
+  // timed out (*timed_out) or failed (*error).
+  bool WaitForAcks(Clock::time_point deadline, bool* timed_out, std::string* error) {
     jsPubOptions wait;
     jsPubOptions_Init(&wait);
     wait.MaxWait = MsLeft(deadline);
     natsStatus s = js_PublishAsyncComplete(js_.get(), &wait);
     if (s == NATS_TIMEOUT) {
-      timed_out_ = true;
+      *timed_out = true;
     } else if (s != NATS_OK) {
-      publish_error_ = "waiting for PubAcks: " + Describe(s);
+      *error = "waiting for PubAcks: " + Describe(s);
     }
     return s == NATS_OK;
   }
@@ -388,8 +386,6 @@ class NatsSink final : public Sink {
   JsPtr js_;  // destroyed before nc_
   bool stream_ready_ = false;
   bool last_batch_ok_ = false;  // false: the next batch's first event goes alone
-  bool timed_out_ = false;      // of the current batch's wait for PubAcks
-  std::string publish_error_;   // of the current batch's wait for PubAcks
   // Since when batches have been meeting "no responders" (unset: the last one did not).
   std::optional<Clock::time_point> no_responders_since_;
 };
