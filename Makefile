@@ -49,7 +49,7 @@ bench: build
 clean:
 	rm -rf $(BUILD)
 
-# libFuzzer targets (needs clang; prints "skipped" without it): each target for 60 s / 20 s.
+# libFuzzer targets (needs clang; without it prints "skipped" and exits 77): each target for 60 s / 20 s.
 .PHONY: fuzz fuzz-smoke
 fuzz:
 	bash fuzz/run 60

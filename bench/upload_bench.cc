@@ -20,8 +20,6 @@
 #include "support/http_receiver.h"
 #include "support/nats_server.h"
 #include "support/temp_dir.h"
-#include "uploader/backlog_reader.h"
-#include "uploader/checkpoint_jobs.h"
 #include "uploader/uploader.h"
 
 using namespace cistern;
@@ -47,17 +45,15 @@ std::shared_ptr<Store> Fill(const std::string& path, int64_t events, int64_t lea
     store->Append(std::move(b), [&](const AppendResult&) { p.set_value(); });
     p.get_future().wait();
   }
-  // Everything but the newest `leave_pending` events already uploaded: the backlog sits
-  // behind a long uploaded prefix, where a scan for "uploaded_at IS NULL" would hurt.
-  std::promise<Status> p;
-  store->Exec(
-      [events, leave_pending](sql::Db& db) {
-        return db.Exec("UPDATE events SET uploaded_at = 1 WHERE id <= " +
-                       std::to_string(events - leave_pending));
-      },
-      [&](const Status& s) { p.set_value(s); });
-  p.get_future().wait();
-  store->OnUploaded(events - leave_pending);
+  // Everything but the newest `leave_pending` events already uploaded (through the store's
+  // own bookkeeping): the backlog sits behind a long uploaded prefix.
+  auto reader = store->OpenBacklogReader().value();
+  UploadBatch b;
+  for (int64_t marked = 0; marked < events - leave_pending;) {
+    reader->Read(static_cast<size_t>(std::min(chunk, events - leave_pending - marked)), &b);
+    if (b.empty() || !store->MarkUploaded(b, 0).ok()) break;
+    marked += static_cast<int64_t>(b.size());
+  }
   return store;
 }
 
@@ -66,7 +62,7 @@ struct CycleCost {
 };
 
 CycleCost MeasureCycles(Store& store, size_t batch, int cycles) {
-  auto reader = BacklogReader::Open(store.path()).value();
+  auto reader = store.OpenBacklogReader().value();
   UploadBatch b;
   b.node_id = "bench";
   std::vector<double> reads, checkpoints;
@@ -74,10 +70,7 @@ CycleCost MeasureCycles(Store& store, size_t batch, int cycles) {
     auto t0 = Clock::now();
     reader->Read(batch, &b);
     auto t1 = Clock::now();
-    auto marked = std::make_shared<int64_t>(0);
-    std::promise<Status> p;
-    store.Exec(MarkUploadedJob(b, 0, 1, marked), [&](const Status& s) { p.set_value(s); });
-    p.get_future().wait();
+    store.MarkUploaded(b, 0);
     auto t2 = Clock::now();
     reads.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     checkpoints.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());

@@ -13,6 +13,7 @@
 #include "app/config_sources.h"
 #include "common/duration.h"
 #include "common/secrets.h"
+#include "store/schema.h"
 
 namespace cistern {
 
@@ -250,7 +251,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   };
   for (Status s : {duration("--upload-interval", upload_interval, &c.uploader.interval),
                    duration("--retry-max-backoff", retry_max_backoff, &c.uploader.max_backoff),
-                   zero_ok("--retain-uploaded", retain, &c.uploader.retain_uploaded),
+                   zero_ok("--retain-uploaded", retain, &c.store.retain_uploaded),
                    zero_ok("--drain-timeout", drain_timeout, &c.drain_timeout),
                    duration("--webhook-timeout", webhook_timeout, &k.webhook_timeout),
                    duration("--sink-timeout", sink_timeout, &k.sink_timeout)}) {
@@ -269,6 +270,13 @@ ParsedArgs ParseArgs(int argc, char** argv) {
     c.store.max_db_bytes = *v;
   } else {
     return usage_error(from("--max-db-bytes") + ": " + v.status().message());
+  }
+  if (c.store.max_db_bytes > 0 &&
+      static_cast<int64_t>(c.store.max_db_bytes) < MinDbBytes(c.store.indexed)) {
+    return usage_error(from("--max-db-bytes") + " " + FormatSize(c.store.max_db_bytes) +
+                       " is too small for the schema: at least " +
+                       FormatSize(MinDbBytes(c.store.indexed)) + " (" +
+                       std::to_string(MinDbBytes(c.store.indexed)) + " bytes)");
   }
   c.server.session.max_body_bytes = c.router.max_body_bytes;
   c.server.session.write_timeout = c.server.session.body_timeout;

@@ -1,5 +1,5 @@
 // Config: the daemon's flags (CLI11), CISTERN_* environment variables and a TOML file
-// (--config; see app/config_sources.h) -> one typed struct. DESIGN.md section 9 conventions:
+// (--config; see app/config_sources.h) -> one typed struct. docs/configuration.md conventions:
 // kebab-case long flags, durations as 500ms/1s/24h, sizes as 64KiB/1MiB or bytes; precedence
 // flag > env > file > default.
 // Reads environ and the config file and prints --help/--print-config; call from main only.

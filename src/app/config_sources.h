@@ -1,4 +1,4 @@
-// Config sources other than the command line (DESIGN.md section 9): every long flag may also
+// Config sources other than the command line (docs/configuration.md): every long flag may also
 // come from a TOML file (`--config FILE`, or CISTERN_CONFIG) under the same name without the
 // dashes (`max-backlog = 1000`), and from the environment as CISTERN_ + upper snake case
 // (CISTERN_MAX_BACKLOG=1000). Precedence: flag > env > file > default.

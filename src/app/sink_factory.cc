@@ -3,11 +3,11 @@
 #include <functional>
 #include <map>
 
+#include "sinks/flaky/flaky_sink.h"
 #include "sinks/log/log_sink.h"
 #include "sinks/mqtt/mqtt_sink.h"
 #include "sinks/nats/nats_sink.h"
 #include "sinks/webhook/webhook_sink.h"
-#include "uploader/flaky_sink.h"
 
 namespace cistern {
 

@@ -7,7 +7,7 @@
 
 #include "app/config.h"
 #include "common/status.h"
-#include "uploader/sink.h"
+#include "sinks/api/sink.h"
 
 namespace cistern {
 

@@ -1,6 +1,7 @@
 #include "common/duration.h"
 
 #include <charconv>
+#include <cstdio>
 #include <limits>
 #include <utility>
 
@@ -64,6 +65,20 @@ Result<uint64_t> ParseSize(std::string_view text) {
     }
   }
   return bad();
+}
+
+std::string FormatSize(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024 && unit < 4) {
+    v /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
+  return buf;
 }
 
 std::string FormatDuration(std::chrono::milliseconds d) {

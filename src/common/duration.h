@@ -19,6 +19,9 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
 // Returns InvalidArgument on anything else, or when the value overflows 64 bits.
 Result<uint64_t> ParseSize(std::string_view text);
 
+// 900 -> "900 B", 12288 -> "12.0 KiB", 3<<30 -> "3.0 GiB": a size for people to read.
+std::string FormatSize(uint64_t bytes);
+
 // "1500ms" -> "1500ms", 60000ms -> "1m"; the inverse of ParseDuration for display.
 std::string FormatDuration(std::chrono::milliseconds d);
 

@@ -1,6 +1,6 @@
 // Request body -> validated EventBatch. Pure (no I/O, no clocks, no globals), fuzzed.
 //
-// Contract (DESIGN.md section 3):
+// Contract (docs/api.md):
 //  - kJson: one event object, or a JSON array of event objects (an empty array is an error).
 //  - kNdjson: one event object per line; blank lines (and a trailing \r) are skipped.
 //  - device_id, kind: required, non-empty strings of at most limits.max_field_bytes bytes,

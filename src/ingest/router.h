@@ -1,5 +1,5 @@
 // Router: HTTP request -> response, without sockets (Beast's handle_request, so it can be
-// tested directly). Routes of DESIGN.md section 3:
+// tested directly). Routes of docs/api.md:
 //   POST /events   parse + validate the whole body, then store all or nothing
 //   GET  /healthz  200/503 {ok, uploader, backlog, backlog_ok}
 //   GET  /stats    counters

@@ -2,9 +2,9 @@
 // do_x/on_x pair per step, all on the connection's strand, kept alive by its pending
 // operation (or by the store's pending completion while a POST is being committed).
 //
-// Bounds (STYLE.md habit 7): a fresh parser per message with body_limit (over it: 413 and the
-// connection closes; a Content-Length over the limit is refused before the body is read) and
-// a header limit; a deadline before every read (header: also the keep-alive idle limit;
+// Bounds (docs/api.md, limits at the edge): a fresh parser per message with body_limit (over it:
+// 413 and the connection closes; a Content-Length over the limit is refused before the body is
+// read) and a header limit; a deadline before every read (header: also the keep-alive idle limit;
 // body) and every write; one request in flight per connection.
 //
 // Deadlines are not one Asio timer per operation (a timer arm + cancel per request cost more

@@ -1,6 +1,8 @@
-// The backlog_summary tool (declared in mcp/tools.h). Every figure comes from an indexed
-// lookup or a walk of the backlog's partial index (events_backlog), never a full scan of
-// events, so it stays cheap while the backlog is bounded (--max-backlog).
+// The backlog_summary tool (declared in mcp/tools.h). Every figure is one the store keeps
+// up to date in the same transaction as the events (docs/lifecycle.md), or an indexed
+// lookup: per-device pending counts from `devices`, the backlog as their sum, the oldest
+// pending event by a rowid seek past the upload cursor. Nothing scans the events, so the
+// summary costs the same with 10 or 10 million events pending.
 #include <fmt/format.h>
 
 #include "common/json_writer.h"
@@ -15,19 +17,20 @@ constexpr int64_t kUploadRunsShown = 10;
 
 // The headline figures in one statement, so they come from one read snapshot.
 constexpr const char* kHeadlineSql = R"sql(
-SELECT (SELECT count(*) FROM events WHERE uploaded_at IS NULL),
-       (SELECT count(DISTINCT device_id) FROM events WHERE uploaded_at IS NULL),
-       (SELECT max(id) FROM events),
-       (SELECT coalesce(sum(event_count), 0) FROM upload_runs WHERE status = 'ok'),
+SELECT (SELECT coalesce(sum(pending), 0) FROM devices),
+       (SELECT count(*) FROM devices WHERE pending > 0),
+       max(coalesce((SELECT max(id) FROM event_log), 0),
+           coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'id_high_water'), 0)),
+       coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'upload_cursor'), 0),
        (SELECT value FROM meta WHERE key = 'node_id'),
        (SELECT value FROM meta WHERE key = 'schema_version'))sql";
 
 // An event as {id, device_id, kind, ts, age_ms} (?1 = now), or null when there is none.
 constexpr const char* kOldestPendingSql =
-    "SELECT id, device_id, kind, ts, ?1 - ts AS age_ms FROM events WHERE uploaded_at IS NULL "
+    "SELECT id, device_id, kind, ts, ?1 - ts AS age_ms FROM event_log WHERE id > ?2 "
     "ORDER BY id LIMIT 1";
 constexpr const char* kNewestSql =
-    "SELECT id, device_id, kind, ts, ?1 - ts AS age_ms FROM events ORDER BY id DESC LIMIT 1";
+    "SELECT id, device_id, kind, ts, ?1 - ts AS age_ms FROM event_log ORDER BY id DESC LIMIT 1";
 
 void WriteFirstRowOrNull(JsonWriter& w, const QueryResult& r) {
   if (r.rows.empty()) {
@@ -50,22 +53,22 @@ Result<std::string> Tools::BacklogSummary(simdjson::dom::object args, Status* ba
   const int64_t now = now_ms_();
   auto head = Run(kHeadlineSql);
   if (!head.ok()) return head.status();
-  auto oldest = Run(kOldestPendingSql, {now});
+  const auto& h = head->rows.at(0);
+  auto oldest = Run(kOldestPendingSql, {now, IntAt(h, 3)});
   if (!oldest.ok()) return oldest.status();
   auto newest = Run(kNewestSql, {now});
   if (!newest.ok()) return newest.status();
   auto per_device =
-      Run("SELECT device_id, count(*) AS pending, min(id) AS oldest_pending_id, min(ts) AS "
-          "oldest_ts, max(ts) AS newest_ts FROM events WHERE uploaded_at IS NULL "
-          "GROUP BY device_id ORDER BY pending DESC, device_id LIMIT ?1",
+      Run("SELECT device_key AS device_id, pending, last_seen_at FROM devices WHERE pending > 0 "
+          "ORDER BY pending DESC, device_key LIMIT ?1",
           {devices_limit});
   if (!per_device.ok()) return per_device.status();
   auto runs =
-      Run("SELECT id, started_at, finished_at, event_count, status, error FROM upload_runs "
+      Run("SELECT id, started_at, finished_at, event_count, status, error, first_id, last_id, "
+          "attempts FROM upload_runs "
           "ORDER BY id DESC LIMIT ?1",
           {kUploadRunsShown});
   if (!runs.ok()) return runs.status();
-  const auto& h = head->rows.at(0);
 
   JsonWriter w;
   w.BeginObject();
@@ -79,9 +82,9 @@ Result<std::string> Tools::BacklogSummary(simdjson::dom::object args, Status* ba
   w.Int(IntAt(h, 0));
   w.Key("devices_with_backlog");
   w.Int(IntAt(h, 1));
-  w.Key("events_total");  // max(id): events stored so far, uploaded or not
+  w.Key("events_total");  // the highest id: events stored so far, shipped or not
   w.Int(IntAt(h, 2));
-  w.Key("uploaded_total");  // events shipped by successful upload runs
+  w.Key("upload_cursor");  // every id up to this one was shipped
   w.Int(IntAt(h, 3));
   w.Key("oldest_pending");
   WriteFirstRowOrNull(w, *oldest);

@@ -14,8 +14,8 @@ namespace {
 constexpr std::string_view kInstructions =
     "Read-only access to a Cistern edge collector's live SQLite buffer. Start with "
     "backlog_summary for the upload backlog, list_tables/describe_table for the schema, then "
-    "query with one read-only SELECT. Times are unix milliseconds; events.uploaded_at IS NULL "
-    "marks events not yet uploaded. Nothing here can change the database.";
+    "query with one read-only SELECT. Times are unix milliseconds; the view pending_events "
+    "holds the events not yet uploaded. Nothing here can change the database.";
 
 bool IsBlank(std::string_view line) {
   return std::all_of(line.begin(), line.end(),

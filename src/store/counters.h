@@ -1,5 +1,6 @@
-// StoreCounters: the live figures behind /stats, shared by the writer thread (which updates
-// them after each commit) and any thread that reads them. All fields are atomics; a reader
+// StoreCounters: the live figures behind /stats, shared by the write path (which updates them
+// after each commit, from what the transaction did: docs/lifecycle.md) and any thread that
+// reads them. All fields are atomics; a reader
 // may see one counter updated before another, which is fine for monitoring.
 #pragma once
 
@@ -16,16 +17,20 @@ struct StoreCounters {
   std::atomic<int64_t> events_written{0};
   // Events written since this process opened the store.
   std::atomic<int64_t> events_written_session{0};
-  // Committed events not yet uploaded (uploaded_at IS NULL).
+  // Committed events not yet shipped (ids above the upload cursor); = sum(devices.pending).
   std::atomic<int64_t> backlog{0};
   // backlog + events admitted but not yet committed: what admission control checks, so the
   // backlog can never pass --max-backlog however many requests are in flight.
   std::atomic<int64_t> admitted{0};
   std::atomic<int64_t> devices_seen{0};
-  std::atomic<int64_t> events_uploaded{0};  // marked uploaded by this process
+  std::atomic<int64_t> events_uploaded{0};  // shipped and marked by this process
   std::atomic<int64_t> events_dropped{0};   // un-uploaded events evicted (--on-full drop-oldest)
   std::atomic<int64_t> events_pruned{0};    // uploaded events deleted (retention, size bound)
-  std::atomic<int64_t> used_bytes{0};       // in-use pages x page size (with --max-db-bytes)
+  std::atomic<int64_t> used_bytes{0};       // in-use pages x page size of the main file
+  // Estimated bytes of requests admitted but not yet written (admission's view of room).
+  std::atomic<int64_t> reserved_bytes{0};
+  // Shipped events still in the file (the ones room-making may delete first).
+  std::atomic<int64_t> shipped_events{0};
   std::atomic<int64_t> commits{0};          // successful write transactions
   std::atomic<int64_t> commit_failures{0};  // failed write transactions
   std::atomic<int64_t> requests_committed{0};

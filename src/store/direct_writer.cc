@@ -3,6 +3,7 @@
 #include <chrono>
 #include <random>
 
+#include "common/clock.h"
 #include "store/schema.h"
 
 namespace cistern {
@@ -23,21 +24,17 @@ void Backoff(int attempt) {
 
 }  // namespace
 
-DirectWriter::DirectWriter(WriteMode mode, std::string path, StoreCounters* counters)
-    : mode_(mode), path_(std::move(path)) {
-  state_.counters = counters;
-}
+DirectWriter::DirectWriter(WriteMode mode, std::string path, WriteState* state)
+    : mode_(mode), path_(std::move(path)), state_(state) {}
 
 Result<std::unique_ptr<DirectWriter>> DirectWriter::Start(WriteMode mode, std::string path,
                                                           std::unique_ptr<sql::Db> db,
-                                                          StoreCounters* counters) {
-  std::unique_ptr<DirectWriter> w(new DirectWriter(mode, std::move(path), counters));
-  if (Status s = LoadState(*db, &w->state_); !s.ok()) return s;
-  auto insert = db->Prepare(kInsertEventSql);
-  if (!insert.ok()) return insert.status();
-  InstallCheckpointHook(db->handle(), &w->state_);
+                                                          std::unique_ptr<Lifecycle> lifecycle,
+                                                          WriteState* state) {
+  std::unique_ptr<DirectWriter> w(new DirectWriter(mode, std::move(path), state));
+  InstallCheckpointHook(db->handle(), state);
   w->serial_.db = std::move(db);
-  w->serial_.insert = std::move(insert.value());
+  w->serial_.lifecycle = std::move(lifecycle);
   return w;
 }
 
@@ -60,106 +57,84 @@ DirectWriter::Conn* DirectWriter::Acquire(Status* error) {
   std::lock_guard lock(mu_);
   auto& slot = conns_[std::this_thread::get_id()];
   if (!slot) {
+    auto fail = [&](Status s) -> Conn* {
+      *error = std::move(s);
+      conns_.erase(std::this_thread::get_id());
+      return nullptr;
+    };
     auto db = sql::Db::Open(path_, sql::Db::Mode::kReadWrite);
-    if (!db.ok()) {
-      *error = db.status();
-      conns_.erase(std::this_thread::get_id());
-      return nullptr;
-    }
-    Status s = ConfigureWriter(**db);
-    auto insert = s.ok() ? (*db)->Prepare(kInsertEventSql) : Result<std::unique_ptr<sql::Stmt>>(s);
-    if (!insert.ok()) {
-      *error = insert.status();
-      conns_.erase(std::this_thread::get_id());
-      return nullptr;
-    }
+    if (!db.ok()) return fail(db.status());
+    if (Status s = ConfigureWriter(**db); !s.ok()) return fail(s);
+    auto lifecycle = Lifecycle::Prepare(**db);
+    if (!lifecycle.ok()) return fail(lifecycle.status());
     // No busy handler: conflicts surface at once and are retried (and counted) by us.
     sqlite3_busy_timeout((*db)->handle(), 0);
-    InstallCheckpointHook((*db)->handle(), &state_);
-    slot = std::make_unique<Conn>(Conn{std::move(db.value()), std::move(insert.value())});
+    InstallCheckpointHook((*db)->handle(), state_);
+    slot = std::make_unique<Conn>(Conn{std::move(db.value()), std::move(lifecycle.value())});
   }
   return slot.get();
 }
 
-Status DirectWriter::Transact(const std::function<int(Conn&, Status*)>& body, int64_t events) {
-  if (Status sticky = StickyError(&state_); !sticky.ok()) {
-    RecordFailure(&state_, events);
-    return sticky;
-  }
-  Status error;
-  Conn* conn = Acquire(&error);
+void DirectWriter::Transact(WriteItem item) {
+  std::span<WriteItem> items(&item, 1);
+  if (!Enter()) return CompleteItems(items, Status::Unavailable("shutting down"), state_);
+  Status failure = StickyError(state_);
+  Conn* conn = failure.ok() ? Acquire(&failure) : nullptr;
   if (!conn) {
-    RecordFailure(&state_, events);
-    return error;
+    state_->counters->commit_failures.fetch_add(1);
+    CompleteItems(items, failure, state_);
+    return Leave();
   }
   std::unique_lock<std::mutex> serial;
   if (mode_ == WriteMode::kSerialized) serial = std::unique_lock(serial_mu_);
   sqlite3* db = conn->db->handle();
-  const char* begin = mode_ == WriteMode::kSerialized ? "BEGIN IMMEDIATE" : "BEGIN";
   auto t0 = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
-    const char* step = "begin";
-    Status job_status;
-    int rc = sqlite3_exec(db, begin, nullptr, nullptr, nullptr);
-    if (rc == SQLITE_OK) {
-      step = "insert";
-      rc = body(*conn, &job_status);
+    // BEGIN IMMEDIATE takes SQLite's write lock: from here on this thread alone writes, so
+    // it may take ids and change the shared state (txn_mu is then never contended).
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      if (mode_ == WriteMode::kConcurrent && IsConflict(rc) && attempt + 1 < kMaxAttempts) {
+        state_->counters->commit_conflicts.fetch_add(1, std::memory_order_relaxed);
+        Backoff(attempt);
+        continue;
+      }
+      failure = ClassifyFailure(rc, db, "begin", state_);
+      break;
     }
-    if (rc == SQLITE_OK && job_status.ok()) {
+    std::lock_guard txn(state_->buffer->txn_mu);
+    TxnEffects fx = TxnEffects::Begin(*state_->buffer);
+    const char* step = "store";
+    rc = RunItems(db, *conn->lifecycle, state_, items, UnixMillis(), &fx);
+    if (rc == SQLITE_OK) {
       step = "commit";
       rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
     }
-    if (rc == SQLITE_OK && job_status.ok()) break;
-    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    if (!job_status.ok()) {
-      RecordFailure(&state_, events);
-      return job_status;
+    if (rc != SQLITE_OK) {
+      if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      failure = ClassifyFailure(rc, db, step, state_);
+      break;
     }
-    if (mode_ == WriteMode::kConcurrent && IsConflict(rc) && attempt + 1 < kMaxAttempts) {
-      state_.counters->commit_conflicts.fetch_add(1, std::memory_order_relaxed);
-      Backoff(attempt);
-      continue;
-    }
-    RecordFailure(&state_, events);
-    return ClassifyFailure(rc, db, step, &state_);
+    RecordCommit(state_, *conn->lifecycle, fx,
+                 static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - t0)
+                                           .count()));
+    break;
   }
-  RecordCommit(&state_, events, 1,
-               static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                         std::chrono::steady_clock::now() - t0)
-                                         .count()));
-  return Status::Ok();
+  CompleteItems(items, failure, state_);
+  Leave();
 }
 
-void DirectWriter::Submit(EventBatch batch, AppendCallback done) {
-  if (!Enter()) {
-    state_.counters->admitted.fetch_sub(static_cast<int64_t>(batch.size()));
-    return done(AppendResult{Status::Unavailable("shutting down"), 0, 0});
-  }
-  const auto n = static_cast<int64_t>(batch.size());
-  // Ids are taken before the transaction and kept across its retries; a request that
-  // finally fails leaves a gap, never a duplicate.
-  const int64_t first = state_.next_id.fetch_add(n);
-  Status s =
-      Transact([&](Conn& c, Status*) { return InsertEvents(c.insert->handle(), batch, first); }, n);
-  if (s.ok()) state_.devices.AddAll(batch);
-  Leave();
-  done(AppendResult{s, s.ok() ? first : 0, batch.size()});
+void DirectWriter::Submit(EventBatch batch, int64_t bytes, AppendCallback done) {
+  AppendItem item;
+  item.batch = std::move(batch);
+  item.bytes = bytes;
+  item.done = std::move(done);
+  Transact(std::move(item));
 }
 
-void DirectWriter::Exec(Job job, JobCallback done) {
-  if (!Enter()) return done(Status::Unavailable("shutting down"));
-  Status s = Transact(
-      [&](Conn& c, Status* job_status) {
-        *job_status = job(*c.db);
-        if (job_status->code() == Status::Code::kBusy) {
-          *job_status = Status::Ok();  // a conflict like any other: retried by Transact
-          return SQLITE_BUSY;
-        }
-        return SQLITE_OK;
-      },
-      0);
-  Leave();
-  done(s);
+void DirectWriter::Run(LifecycleOp op, OpCallback done) {
+  Transact(OpItem{std::move(op), std::move(done), {}});
 }
 
 void DirectWriter::Stop() {
@@ -169,8 +144,9 @@ void DirectWriter::Stop() {
   idle_cv_.wait(lock, [&] { return in_flight_ == 0; });
   conns_.clear();
   if (serial_.db) {
-    FinishWriteConnection(*serial_.db, &state_);
-    serial_.insert.reset();
+    std::lock_guard txn(state_->buffer->txn_mu);
+    serial_.lifecycle.reset();
+    FinishWriteConnection(*serial_.db, state_);
     serial_.db.reset();
   }
 }

@@ -1,8 +1,8 @@
-// FileLock: the cross-process guard of DESIGN.md section 5. An exclusive, non-blocking flock
-// on `<db>.lock`, held for the life of the object; the holder's pid is written into the file
-// so the error a second collector prints can name it. The kernel drops the lock when the
-// process dies (kill -9 included), so a stale lock file never blocks a restart.
-// Not thread-safe; owned by the store's shared state.
+// FileLock: the cross-process guard of docs/architecture.md (one database per file). An exclusive,
+// non-blocking flock on `<db>.lock`, held for the life of the object; the holder's pid is written
+// into the file so the error a second collector prints can name it. The kernel drops the lock when
+// the process dies (kill -9 included), so a stale lock file never blocks a restart. Not
+// thread-safe; owned by the store's shared state.
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// StoreRegistry: the in-process half of "one database per file" (DESIGN.md section 5).
+// StoreRegistry: the in-process half of "one database per file" (docs/architecture.md).
 // Every Open of the same canonical path returns the same Store while any holder keeps it
 // alive, so two components of one process never fight over a file (the cross-process half is
 // the FileLock inside Store). Not a global: main owns one and passes it to whoever opens.

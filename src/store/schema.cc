@@ -1,6 +1,7 @@
 #include "store/schema.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <random>
 
@@ -35,6 +36,54 @@ CREATE TABLE IF NOT EXISTS upload_runs(
   error TEXT);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 )sql",
+    // 2: the store owns the buffer's lifecycle (docs/lifecycle.md). Shipping no longer
+    // rewrites each row: an upload cursor in meta says what was shipped, and upload_runs
+    // records each shipped id range, so `events` becomes a view over event_log that derives
+    // uploaded_at. Per-device pending counts are kept in devices. Version-1 files are
+    // converted in place: the cursor is set before the first un-uploaded event, v1 upload
+    // times become run ranges, and the uploaded_at column is dropped (one table rewrite).
+    R"sql(
+INSERT INTO meta(key, value) VALUES('upload_cursor',
+  coalesce((SELECT min(id) FROM events WHERE uploaded_at IS NULL) - 1,
+           (SELECT max(id) FROM events), 0))
+  ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+DROP INDEX IF EXISTS events_backlog;
+ALTER TABLE events RENAME TO event_log;
+ALTER TABLE upload_runs ADD COLUMN first_id INTEGER;
+ALTER TABLE upload_runs ADD COLUMN last_id INTEGER;
+ALTER TABLE upload_runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE devices ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+CREATE TEMP TABLE v1_shipped AS
+  SELECT uploaded_at AS t, min(id) AS lo, max(id) AS hi, count(*) AS n FROM event_log
+  WHERE uploaded_at IS NOT NULL
+    AND id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'upload_cursor')
+  GROUP BY uploaded_at;
+UPDATE upload_runs SET first_id = v.lo, last_id = v.hi FROM v1_shipped AS v
+  WHERE upload_runs.status = 'ok' AND upload_runs.finished_at = v.t;
+INSERT INTO upload_runs(started_at, finished_at, event_count, status, first_id, last_id)
+  SELECT t, t, n, 'ok', lo, hi FROM v1_shipped v WHERE NOT EXISTS
+    (SELECT 1 FROM upload_runs u WHERE u.status = 'ok' AND u.finished_at = v.t);
+DROP TABLE v1_shipped;
+ALTER TABLE event_log DROP COLUMN uploaded_at;
+INSERT INTO devices(device_key, label, pending, last_seen_at)
+  SELECT device_id, device_id, count(*), max(ts) FROM event_log
+  WHERE id > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'upload_cursor')
+  GROUP BY device_id
+  ON CONFLICT(device_key) DO UPDATE SET pending = excluded.pending,
+    last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at);
+CREATE INDEX upload_runs_shipped ON upload_runs(last_id) WHERE status = 'ok';
+CREATE INDEX upload_runs_time ON upload_runs(finished_at) WHERE status = 'ok';
+CREATE VIEW pending_events AS
+  SELECT id, device_id, kind, payload_json, ts FROM event_log
+  WHERE id > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'upload_cursor');
+CREATE VIEW events AS
+  SELECT e.id, e.device_id, e.kind, e.payload_json, e.ts,
+    CASE WHEN e.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'upload_cursor')
+      THEN (SELECT r.finished_at FROM upload_runs r WHERE r.status = 'ok' AND r.last_id >= e.id
+            ORDER BY r.last_id LIMIT 1)
+    END AS uploaded_at
+  FROM event_log e;
+)sql",
 };
 
 std::string RandomNodeId() {
@@ -44,6 +93,13 @@ std::string RandomNodeId() {
 }
 
 }  // namespace
+
+int64_t MinDbBytes(bool indexed) {
+  // sqlite_schema, event_log, devices (+ its unique index), upload_runs (+ 2 indexes), meta
+  // (+ its primary-key index); events_device with --indexed.
+  constexpr int64_t kPageSize = 4096, kBTrees = 9, kWorkingPages = 8;
+  return (kBTrees + (indexed ? 1 : 0) + kWorkingPages) * kPageSize;
+}
 
 Status ConfigureWriter(sql::Db& db) {
   // An operator's `sqlite3` write may hold the lock briefly: wait for it rather than fail.
@@ -89,6 +145,9 @@ Status Migrate(sql::Db& db, bool indexed) {
       return Status::IoError("the file holds tables that are not Cistern's; refusing to migrate");
     }
   }
+  if (*version > 0 && *version < kKnown) {
+    spdlog::info("migrating the database from schema version {} to {} (once)", *version, kKnown);
+  }
   for (int v = static_cast<int>(*version); v < kKnown; ++v) {
     if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
     Status s = db.Exec(kMigrations[v]);
@@ -122,7 +181,7 @@ Status Migrate(sql::Db& db, bool indexed) {
     }
   }
   if (indexed) {
-    return db.Exec("CREATE INDEX IF NOT EXISTS events_device ON events(device_id)");
+    return db.Exec("CREATE INDEX IF NOT EXISTS events_device ON event_log(device_id)");
   }
   return Status::Ok();
 }

@@ -1,4 +1,4 @@
-// The on-disk schema (DESIGN.md section 4) and its numbered migrations (PRAGMA user_version).
+// The on-disk schema (docs/storage.md) and its numbered migrations (PRAGMA user_version).
 // Called once per database by the store's opener, on the connection that will become the
 // writer's, before any other thread touches the file.
 #pragma once
@@ -11,7 +11,11 @@
 namespace cistern {
 
 // The schema version this build writes and understands.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
+
+// The smallest --max-db-bytes that leaves the schema (one page per table and index, at the
+// default page size) at least 8 pages of working room.
+int64_t MinDbBytes(bool indexed);
 
 // Sets the writer connection's pragmas: WAL, synchronous=FULL, journal_size_limit, and a 5 s
 // busy timeout. (The

@@ -3,8 +3,14 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <future>
+
+#include "common/clock.h"
+#include "common/duration.h"
+#include "common/thread_name.h"
 #include "store/direct_writer.h"
 #include "store/file_lock.h"
+#include "store/lifecycle.h"
 #include "store/schema.h"
 
 namespace cistern {
@@ -15,14 +21,34 @@ int64_t FileSize(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
 }
 
+BufferLimits LimitsOf(const StoreOptions& o) {
+  BufferLimits l;
+  l.max_backlog = o.max_backlog;
+  l.max_db_bytes = static_cast<int64_t>(o.max_db_bytes);
+  l.schema_bytes = MinDbBytes(o.indexed) - 8 * 4096;
+  l.on_full = o.on_full;
+  return l;
+}
+
 }  // namespace
 
-Store::Store(StoreOptions options) : options_(std::move(options)) {}
+Store::Store(StoreOptions options, BufferLimits limits)
+    : options_(std::move(options)), policy_(limits) {
+  state_.counters = &counters_;
+  state_.buffer = &buffer_;
+  state_.policy = &policy_;
+}
 
 Store::~Store() { Close(); }
 
 Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
-  std::shared_ptr<Store> store(new Store(options));
+  if (options.max_db_bytes > 0 &&
+      static_cast<int64_t>(options.max_db_bytes) < MinDbBytes(options.indexed)) {
+    return Status::InvalidArgument("--max-db-bytes " + FormatSize(options.max_db_bytes) +
+                                   " is too small for the schema (at least " +
+                                   FormatSize(MinDbBytes(options.indexed)) + ")");
+  }
+  std::shared_ptr<Store> store(new Store(options, LimitsOf(options)));
   // The lock comes first: a second collector must not even run migrations.
   auto lock = FileLock::Acquire(options.path + ".lock");
   if (!lock.ok()) return lock.status();
@@ -38,21 +64,26 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
   auto indexed = HasDeviceIndex(**db);
   if (!indexed.ok()) return indexed.status();
   store->indexed_ = *indexed;
+  auto lifecycle = Lifecycle::Prepare(**db);
+  if (!lifecycle.ok()) return lifecycle.status();
+  {
+    std::lock_guard txn(store->buffer_.txn_mu);
+    if (Status s = (*lifecycle)->Load(&store->buffer_, &store->counters_); !s.ok()) return s;
+  }
+  store->state_.loaded = true;
 
   if (options.mode == WriteMode::kGroup) {
-    WriterLimits limits = options.writer;
-    limits.drop_oldest = options.on_full == OnFull::kDropOldest;
-    limits.max_backlog = options.max_backlog;
-    limits.max_db_bytes = static_cast<int64_t>(options.max_db_bytes);
-    auto writer = Writer::Start(std::move(db.value()), limits, &store->counters_);
+    auto writer = Writer::Start(std::move(db.value()), std::move(lifecycle.value()), &store->state_,
+                                options.writer);
     if (!writer.ok()) return writer.status();
     store->writer_ = std::move(writer.value());
   } else {
-    auto writer =
-        DirectWriter::Start(options.mode, options.path, std::move(db.value()), &store->counters_);
+    auto writer = DirectWriter::Start(options.mode, options.path, std::move(db.value()),
+                                      std::move(lifecycle.value()), &store->state_);
     if (!writer.ok()) return writer.status();
     store->writer_ = std::move(writer.value());
   }
+  store->maintenance_ = std::thread([p = store.get()] { p->MaintenanceLoop(); });
   spdlog::info("store {} open: mode={} node_id={} events={} backlog={} devices={}{}", options.path,
                WriteModeName(options.mode), store->node_id_, store->counters_.events_written.load(),
                store->counters_.backlog.load(), store->counters_.devices_seen.load(),
@@ -62,44 +93,61 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
 
 void Store::Append(EventBatch batch, AppendCallback done) {
   const auto n = static_cast<int64_t>(batch.size());
-  const int64_t max = options_.max_backlog;
-  if (max > 0 && n > max) {
-    done(AppendResult{Status::TooLarge("batch of " + std::to_string(n) +
-                                       " events is larger than the buffer (--max-backlog " +
-                                       std::to_string(max) + ")"),
-                      0, 0});
+  const int64_t bytes = BufferPolicy::EstimateBytes(batch);
+  if (Status s = policy_.Admit(n, bytes, counters_); !s.ok()) {
+    done(AppendResult{s, 0, 0});
     return;
   }
-  const bool evict = options_.on_full == OnFull::kDropOldest && options_.mode == WriteMode::kGroup;
-  if (!evict && options_.max_db_bytes > 0 &&
-      counters_.used_bytes.load(std::memory_order_relaxed) >=
-          static_cast<int64_t>(options_.max_db_bytes)) {
-    done(AppendResult{Status::BufferFull("database full (--max-db-bytes)"), 0, 0});
-    return;
-  }
-  if (max > 0 && !evict) {
-    int64_t cur = counters_.admitted.load();
-    do {
-      if (cur + n > max) {
-        done(AppendResult{Status::BufferFull("buffer full"), 0, 0});
-        return;
+  writer_->Submit(std::move(batch), bytes, std::move(done));
+}
+
+Result<std::unique_ptr<BacklogReader>> Store::OpenBacklogReader() {
+  return BacklogReader::Open(options_.path, &buffer_.cursor);
+}
+
+OpResult Store::RunOp(LifecycleOp op) {
+  std::promise<OpResult> done;
+  auto result = done.get_future();
+  writer_->Run(std::move(op), [&done](const OpResult& r) { done.set_value(r); });
+  return result.get();
+}
+
+Status Store::MarkUploaded(const UploadBatch& batch, int64_t started_ms) {
+  return RunOp(MarkUploadedOp{&batch, started_ms, UnixMillis()}).status;
+}
+
+Status Store::RecordFailedRun(int64_t started_ms, int64_t events, std::string error) {
+  return RunOp(FailedRunOp{started_ms, UnixMillis(), events, std::move(error)}).status;
+}
+
+Status Store::UpdatePayloads(std::vector<std::pair<int64_t, std::string>> updates) {
+  return RunOp(UpdatePayloadsOp{std::move(updates)}).status;
+}
+
+void Store::MaintenanceLoop() {
+  SetThreadName("cistern-retain");
+  std::unique_lock lock(maintenance_mu_);
+  for (;;) {
+    maintenance_cv_.wait_for(lock, options_.maintenance_interval, [&] { return closing_; });
+    if (closing_) return;
+    lock.unlock();
+    // One chunk per transaction, so ingest interleaves between them.
+    for (int i = 0; i < 50; ++i) {
+      OpResult r = RunOp(
+          RetainOp{UnixMillis() - options_.retain_uploaded.count(), options_.retention_chunk});
+      if (!r.status.ok()) {
+        spdlog::warn("retention: {}", r.status.message());
+        break;
       }
-    } while (!counters_.admitted.compare_exchange_weak(cur, cur + n));
-  } else {
-    counters_.admitted.fetch_add(n);
+      if (!r.more) break;
+    }
+    lock.lock();
   }
-  writer_->Submit(std::move(batch), std::move(done));
 }
 
-void Store::OnUploaded(int64_t n) {
-  counters_.backlog.fetch_sub(n);
-  counters_.admitted.fetch_sub(n);
-  counters_.events_uploaded.fetch_add(n);
-}
+Status Store::Health() const { return StickyError(&state_); }
 
-void Store::OnPruned(int64_t n) { counters_.events_pruned.fetch_add(n); }
-
-void Store::Exec(Job job, JobCallback done) { writer_->Exec(std::move(job), std::move(done)); }
+bool Store::Accepting() const { return Health().ok() && policy_.Accepting(counters_); }
 
 StoreStats Store::Stats() const {
   StoreStats s;
@@ -111,11 +159,12 @@ StoreStats Store::Stats() const {
   s.events_written_session = counters_.events_written_session.load();
   s.backlog = counters_.backlog.load();
   s.max_backlog = options_.max_backlog;
+  s.upload_cursor = buffer_.cursor.load();
   s.devices_seen = counters_.devices_seen.load();
   s.events_uploaded = counters_.events_uploaded.load();
   s.events_dropped = counters_.events_dropped.load();
   s.events_pruned = counters_.events_pruned.load();
-  s.on_full = options_.on_full == OnFull::kReject ? "reject" : "drop-oldest";
+  s.on_full = policy_.on_full_name();
   s.max_db_bytes = static_cast<int64_t>(options_.max_db_bytes);
   s.used_bytes = counters_.used_bytes.load();
   s.commits = counters_.commits.load();
@@ -132,6 +181,12 @@ StoreStats Store::Stats() const {
 }
 
 void Store::Close() {
+  {
+    std::lock_guard lock(maintenance_mu_);
+    closing_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
   if (writer_) writer_->Stop();
   if (lock_) {
     spdlog::info("store {} closed: events={} backlog={}", options_.path,

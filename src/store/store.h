@@ -1,39 +1,57 @@
-// Store: the durable buffer. One per database file per process (see StoreRegistry).
+// Store: the durable buffer, and the only owner of its lifecycle (docs/lifecycle.md). One per
+// database file per process (see StoreRegistry).
 //
-// Append() admits a request (backpressure), hands it to the writer thread for group commit
-// and completes it after COMMIT. Stats() reads the live counters. Close() drains and closes.
+//   Append            admit (BufferPolicy) -> group commit -> done(ids) after COMMIT
+//   OpenBacklogReader the uploader's reader of pending events (the committed prefix)
+//   MarkUploaded      the sink acknowledged a batch: move the upload cursor, record the run
+//   RecordFailedRun   a ship failed: record it (identical consecutive failures fold)
+//   retention         the store's own: shipped events older than --retain-uploaded, their runs
+//
+// Every change to the bookkeeping (backlog, per-device pending counts, the cursor, ids, the
+// high-water mark) is made in the transaction that changes the events, and the counters are
+// updated from it after COMMIT; callers never fix figures up.
+//
 // Thread-safety: every public method may be called from any thread.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "event/event.h"
+#include "sinks/api/upload_batch.h"
+#include "store/backlog_reader.h"
+#include "store/buffer_policy.h"
+#include "store/buffer_state.h"
 #include "store/counters.h"
 #include "store/write_path.h"
+#include "store/write_shared.h"
 #include "store/writer.h"
 
 namespace cistern {
 
 class FileLock;
 
-// What to do when the buffer is full (--max-backlog or --max-db-bytes reached).
-enum class OnFull {
-  kReject,      // 503 + Retry-After; nothing stored
-  kDropOldest,  // evict the oldest un-uploaded events to make room; counted in events_dropped
-};
-
 struct StoreOptions {
   std::string path = "events.db";
   WriteMode mode = WriteMode::kGroup;
   OnFull on_full = OnFull::kReject;
-  // Bound on the main file's in-use bytes (0 = none). Uploaded events are deleted first to
-  // stay under it; then new writes are refused (kReject) or the oldest un-uploaded events are
-  // evicted (kDropOldest). Group mode only; the comparison modes do not enforce it.
+  // Bound on the main file's in-use bytes (0 = none; else at least MinDbBytes()). Shipped
+  // events are deleted first to stay under it; then new writes are refused (kReject) or the
+  // oldest pending events are evicted (kDropOldest).
   uint64_t max_db_bytes = 0;
   bool indexed = false;          // create events(device_id) index
   int64_t max_backlog = 50'000;  // 0 = unlimited
+  // Shipped events are deleted this long after they were shipped (0 = at once).
+  std::chrono::milliseconds retain_uploaded{24LL * 3600 * 1000};
+  int64_t retention_chunk = 2000;                        // events per retention transaction
+  std::chrono::milliseconds maintenance_interval{1000};  // how often retention looks
   WriterLimits writer;
 };
 
@@ -46,6 +64,7 @@ struct StoreStats {
   int64_t events_written_session = 0;
   int64_t backlog = 0;
   int64_t max_backlog = 0;
+  int64_t upload_cursor = 0;
   int64_t devices_seen = 0;
   int64_t events_uploaded = 0;
   int64_t events_dropped = 0;
@@ -69,7 +88,8 @@ class Store {
  public:
   // Opens (creating and migrating as needed) the database at options.path, taking the
   // cross-process lock first. Errors: Busy when another process holds the lock (the message
-  // names the lock file), IoError for unusable files, Internal otherwise.
+  // names the lock file), InvalidArgument for a max_db_bytes below MinDbBytes(), IoError for
+  // unusable files, Internal otherwise.
   // Prefer StoreRegistry::Open, which shares one Store per file within the process.
   static Result<std::shared_ptr<Store>> Open(const StoreOptions& options);
   ~Store();  // Close()s.
@@ -78,41 +98,65 @@ class Store {
 
   // Stores every event of `batch` in one atomic unit, then calls done exactly once:
   //  - ok with the ids, after the COMMIT that made them durable returned;
-  //  - BufferFull at once (nothing stored) when admitting the batch would take the backlog
-  //    past max_backlog, or the writer's queue is full;
-  //  - TooLarge at once when the batch alone is larger than max_backlog;
-  //  - DiskFull / IoError / Unavailable from the writer (nothing stored).
-  // REQUIRES: !batch.empty().
+  //  - TooLarge at once when the batch alone is larger than the buffer;
+  //  - BufferFull when BufferPolicy refuses it (at once, or by the writer once room-making
+  //    could not make enough room), or the writer's queue is full;
+  //  - DiskFull / IoError / Unavailable from the writer.
+  // Nothing of a refused or failed request is stored. REQUIRES: !batch.empty().
   void Append(EventBatch batch, AppendCallback done);
 
-  // Called by the uploader after the checkpoint that marked `n` events uploaded committed.
-  void OnUploaded(int64_t n);
-  // Called after a committed job deleted `n` uploaded events (retention).
-  void OnPruned(int64_t n);
+  // A reader of the pending events for the uploader (one per uploader thread).
+  Result<std::unique_ptr<BacklogReader>> OpenBacklogReader();
 
-  // Runs `job` inside a write transaction through the store's write path (the uploader's
-  // checkpoint; the experiments' wide transactions). No admission control.
-  void Exec(Job job, JobCallback done);
+  // After the sink acknowledged `batch` (as read by a BacklogReader): moves the upload cursor
+  // past it and records an 'ok' run, in one transaction; blocks until it committed. Events of
+  // the batch evicted meanwhile are not counted twice. InvalidArgument when the batch reaches
+  // past the committed ids; the writer's errors otherwise (DiskFull: try again later).
+  Status MarkUploaded(const UploadBatch& batch, int64_t started_ms);
+  // After a failed ship of `events` events: records an 'error' run, or when the previous run
+  // failed the same way (the messages differ at most in numbers), folds into it
+  // (attempts + 1, finished_at = now, the latest message). Blocks.
+  Status RecordFailedRun(int64_t started_ms, int64_t events, std::string error);
+  // Rewrites payloads of existing events in one transaction (the --disjoint experiment).
+  Status UpdatePayloads(std::vector<std::pair<int64_t, std::string>> updates);
+
+  // The sticky error once the file state became unknown (writes are refused until the store
+  // is reopened), else ok.
+  Status Health() const;
+  // True while an ordinary request would be accepted (BufferPolicy::Accepting, store healthy).
+  bool Accepting() const;
+  const BufferPolicy& policy() const { return policy_; }
 
   StoreStats Stats() const;
   // The backlog gauge alone (an atomic load; Stats() also stats the files).
   int64_t backlog() const { return counters_.backlog.load(std::memory_order_relaxed); }
   const std::string& path() const { return options_.path; }
+  const std::string& node_id() const { return node_id_; }
   const StoreOptions& options() const { return options_; }
 
-  // Completes everything queued, stops the threads, checkpoints and closes the file, then
-  // releases the lock. Later Appends fail with Unavailable. Idempotent.
+  // Stops retention, completes everything queued, stops the threads, checkpoints and closes
+  // the file, then releases the lock. Later Appends fail with Unavailable. Idempotent.
   void Close();
 
  private:
-  explicit Store(StoreOptions options);
+  Store(StoreOptions options, BufferLimits limits);
+  OpResult RunOp(LifecycleOp op);
+  void MaintenanceLoop();
 
   const StoreOptions options_;
+  const BufferPolicy policy_;
   std::string node_id_;
   bool indexed_ = false;
   StoreCounters counters_;
+  BufferState buffer_;
+  WriteState state_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<WritePath> writer_;
+
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_cv_;
+  bool closing_ = false;  // guarded by maintenance_mu_
+  std::thread maintenance_;
 };
 
 }  // namespace cistern

@@ -1,22 +1,25 @@
 // WritePath: how writes reach the file. Three implementations, chosen by --mode:
-//   group       (Writer)        one writer thread; requests queued during a commit share the
-//                               next transaction (the default, and the fast one)
+//   group       (Writer)        one writer thread; requests and ops queued during a commit
+//                               share the next transaction (the default, and the fast one)
 //   serialized  (DirectWriter)  one connection under a mutex; one transaction per request,
 //                               run on the caller's thread (the reference's baseline)
 //   concurrent  (DirectWriter)  a connection per calling thread; one transaction per request;
-//                               SQLite busy/snapshot conflicts retried with a bounded budget
-//                               and counted in commit_conflicts
-// All three keep the same promises: a request is stored all-or-nothing, and its callback
-// runs only after the COMMIT that made it durable returned (or with the error).
+//                               SQLite's busy conflicts retried with a bounded budget and
+//                               counted in commit_conflicts
+// All three keep the same promises: a request is stored all-or-nothing; its callback runs only
+// after the COMMIT that made it durable returned (or with the error); ids are assigned inside
+// the transaction that stores them, while it holds SQLite's write lock, so transactions commit
+// in id order and every reader sees a prefix of the ids (docs/lifecycle.md).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "common/status.h"
 #include "event/event.h"
-#include "store/sqlite.h"
+#include "store/write_ops.h"
 
 namespace cistern {
 
@@ -29,11 +32,6 @@ struct AppendResult {
 // block: post the answer to the connection's executor and return.
 using AppendCallback = std::function<void(const AppendResult&)>;
 
-// A unit of work run inside a write transaction (e.g. the uploader's checkpoint). It must
-// only use `db` and return a non-ok Status to roll the transaction back.
-using Job = std::function<Status(sql::Db& db)>;
-using JobCallback = std::function<void(const Status&)>;
-
 enum class WriteMode { kGroup, kSerialized, kConcurrent };
 const char* WriteModeName(WriteMode mode);
 // "group" | "serialized" | "concurrent"; InvalidArgument otherwise.
@@ -42,12 +40,13 @@ Result<WriteMode> ParseWriteMode(std::string_view name);
 class WritePath {
  public:
   virtual ~WritePath() = default;
-  // Stores `batch` atomically; see the callback contract above. After Stop() began,
-  // completes at once with Unavailable.
-  virtual void Submit(EventBatch batch, AppendCallback done) = 0;
-  // Runs `job` in a write transaction (group mode: possibly together with other requests,
-  // which then share its fate), then calls `done` with the outcome.
-  virtual void Exec(Job job, JobCallback done) = 0;
+  // Stores `batch` atomically, as BufferPolicy allows (its admission already counted
+  // `bytes`); see the callback contract above. After Stop() began, completes at once with
+  // Unavailable.
+  virtual void Submit(EventBatch batch, int64_t bytes, AppendCallback done) = 0;
+  // Runs `op` in a write transaction (group mode: possibly together with other requests and
+  // ops; its own refusal rolls back only itself), then calls `done` with the outcome.
+  virtual void Run(LifecycleOp op, OpCallback done) = 0;
   // Finishes everything already submitted, checkpoints (TRUNCATE) and closes the file's
   // connections. Idempotent.
   virtual void Stop() = 0;

@@ -5,107 +5,78 @@
 #include <chrono>
 
 namespace cistern {
+namespace {
 
-const char* WriteModeName(WriteMode mode) {
-  switch (mode) {
-    case WriteMode::kGroup:
-      return "group";
-    case WriteMode::kSerialized:
-      return "serialized";
-    case WriteMode::kConcurrent:
-      return "concurrent";
+// A failure SQLite may have confined to one statement of an op (the transaction goes on).
+bool ConfinableToOp(int rc) { return (rc & 0xff) == SQLITE_FULL; }
+
+int RunOp(sqlite3* db, Lifecycle& lifecycle, OpItem& item, TxnEffects* fx) {
+  int rc = sqlite3_exec(db, "SAVEPOINT op", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return rc;
+  TxnEffects op_fx = *fx;  // the op's effects count only if it is kept
+  rc = lifecycle.Run(item.op, &op_fx, &item.result);
+  if (rc == SQLITE_OK && item.result.status.ok()) {
+    *fx = std::move(op_fx);
+    return sqlite3_exec(db, "RELEASE op", nullptr, nullptr, nullptr);
   }
-  return "group";
+  // SQLite may have rolled the whole transaction back (a full disk can do that, and an I/O
+  // error leaves the file state unknown): then the whole transaction fails.
+  if (rc != SQLITE_OK && (sqlite3_get_autocommit(db) || !ConfinableToOp(rc))) return rc;
+  if (rc != SQLITE_OK) item.result.status = sql::MapError(rc, db, "upload bookkeeping");
+  item.result.count = 0;
+  item.result.more = false;
+  int undo = sqlite3_exec(db, "ROLLBACK TO op", nullptr, nullptr, nullptr);
+  if (undo != SQLITE_OK) return undo;
+  return sqlite3_exec(db, "RELEASE op", nullptr, nullptr, nullptr);
 }
 
-Result<WriteMode> ParseWriteMode(std::string_view name) {
-  if (name == "group") return WriteMode::kGroup;
-  if (name == "serialized") return WriteMode::kSerialized;
-  if (name == "concurrent") return WriteMode::kConcurrent;
-  return Status::InvalidArgument("unknown write mode '" + std::string(name) +
-                                 "' (group, serialized or concurrent)");
-}
+}  // namespace
 
-void DeviceSet::Add(std::string_view device) {
-  std::lock_guard lock(mu_);
-  if (set_.find(device) == set_.end()) set_.emplace(device);
-}
-
-void DeviceSet::AddAll(const EventBatch& batch) {
-  std::lock_guard lock(mu_);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    std::string_view dev = batch[i].device_id;
-    if (set_.find(dev) == set_.end()) set_.emplace(dev);
-  }
-}
-
-int64_t DeviceSet::size() const {
-  std::lock_guard lock(mu_);
-  return static_cast<int64_t>(set_.size());
-}
-
-Status LoadState(sql::Db& db, WriteState* state) {
-  StoreCounters* c = state->counters;
-  // max(id) is one B-tree descent; id_high_water covers newest rows deleted meanwhile.
-  auto max_id = db.QueryInt("SELECT max(id) FROM events", 0);
-  if (!max_id.ok()) return max_id.status();
-  auto high = db.QueryInt("SELECT CAST(value AS INTEGER) FROM meta WHERE key='id_high_water'", 0);
-  if (!high.ok()) return high.status();
-  int64_t last = std::max(*max_id, *high);
-  state->next_id = last + 1;
-  c->events_written = last;
-
-  // Served by the partial index events_backlog: O(backlog), not a table scan.
-  auto backlog = db.QueryInt("SELECT count(*) FROM events WHERE uploaded_at IS NULL");
-  if (!backlog.ok()) return backlog.status();
-  c->backlog = *backlog;
-  c->admitted = *backlog;
-
-  for (const char* q : {"SELECT device_key FROM devices",
-                        "SELECT DISTINCT device_id FROM events WHERE uploaded_at IS NULL"}) {
-    auto stmt = db.Prepare(q);
-    if (!stmt.ok()) return stmt.status();
-    for (;;) {
-      auto row = (*stmt)->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      state->devices.Add((*stmt)->ColumnText(0));
-    }
-  }
-  c->devices_seen = state->devices.size();
-  return SaveHighWater(db, last);
-}
-
-Status SaveHighWater(sql::Db& db, int64_t last_id) {
-  auto put = db.Prepare(
-      "INSERT INTO meta(key, value) VALUES('id_high_water', ?1) "
-      "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-  if (!put.ok()) return put.status();
-  std::string text = std::to_string(last_id);
-  (*put)->BindText(1, text);
-  return (*put)->Run();
-}
-
-int InsertEvents(sqlite3_stmt* ins, const EventBatch& batch, int64_t first_id) {
-  int64_t id = first_id;
-  for (size_t i = 0; i < batch.size(); ++i, ++id) {
-    EventView e = batch[i];
-    sqlite3_bind_int64(ins, 1, id);
-    sqlite3_bind_text(ins, 2, e.device_id.data(), static_cast<int>(e.device_id.size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_text(ins, 3, e.kind.data(), static_cast<int>(e.kind.size()), SQLITE_STATIC);
-    if (e.has_payload) {
-      sqlite3_bind_text(ins, 4, e.payload_json.data(), static_cast<int>(e.payload_json.size()),
-                        SQLITE_STATIC);
+int RunItems(sqlite3* db, Lifecycle& lifecycle, WriteState* state, std::span<WriteItem> items,
+             int64_t now_ms, TxnEffects* fx) {
+  for (WriteItem& item : items) {
+    int rc = SQLITE_OK;
+    if (auto* a = std::get_if<AppendItem>(&item)) {
+      const auto n = static_cast<int64_t>(a->batch.size());
+      rc = lifecycle.MakeRoom(*state->policy, n, a->bytes, fx, &a->refused);
+      if (rc == SQLITE_OK && a->refused.ok()) {
+        a->first_id = fx->next_id;
+        rc = lifecycle.Insert(a->batch, now_ms, fx);
+      }
     } else {
-      sqlite3_bind_null(ins, 4);
+      rc = RunOp(db, lifecycle, std::get<OpItem>(item), fx);
     }
-    sqlite3_bind_int64(ins, 5, e.ts);
-    int rc = sqlite3_step(ins);
-    sqlite3_reset(ins);
-    if (rc != SQLITE_DONE) return rc;
+    if (rc != SQLITE_OK) return rc;
   }
-  return SQLITE_OK;
+  return lifecycle.Finish(*state->buffer, fx);
+}
+
+void CompleteItems(std::span<WriteItem> items, const Status& failure, WriteState* state) {
+  for (WriteItem& item : items) {
+    if (auto* a = std::get_if<AppendItem>(&item)) {
+      const auto n = static_cast<int64_t>(a->batch.size());
+      Status s = failure.ok() ? a->refused : failure;
+      // The admission ends here: stored events stay counted (as backlog), others go back.
+      state->counters->reserved_bytes.fetch_sub(a->bytes, std::memory_order_relaxed);
+      if (!s.ok()) state->counters->admitted.fetch_sub(n, std::memory_order_relaxed);
+      a->done(AppendResult{s, s.ok() ? a->first_id : 0, a->batch.size()});
+    } else {
+      auto& o = std::get<OpItem>(item);
+      if (!failure.ok()) o.result = OpResult{failure, 0, false};
+      o.done(o.result);
+    }
+  }
+}
+
+void RecordCommit(WriteState* state, Lifecycle& lifecycle, const TxnEffects& fx, uint64_t micros) {
+  StoreCounters* c = state->counters;
+  fx.Apply(state->buffer, c);
+  if (auto used = lifecycle.UsedBytes(); used.ok()) {
+    state->buffer->used_bytes = *used;
+    c->used_bytes.store(*used, std::memory_order_relaxed);
+  }
+  c->commit_latency.Record(micros);
+  c->commits.fetch_add(1, std::memory_order_relaxed);
 }
 
 namespace {
@@ -136,22 +107,26 @@ void InstallCheckpointHook(sqlite3* db, WriteState* state) {
 }
 
 void FinishWriteConnection(sql::Db& db, WriteState* state) {
-  if (StickyError(state).ok()) {
-    Status s = SaveHighWater(db, state->next_id.load() - 1);
-    if (!s.ok()) spdlog::warn("saving id_high_water: {}", s.message());
+  if (state->loaded && StickyError(state).ok()) {
+    std::string last = std::to_string(state->buffer->next_id.load() - 1);
+    std::string sql = "INSERT INTO meta(key, value) VALUES('id_high_water', " + last +
+                      ") ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), " +
+                      last + ")";
+    if (Status s = db.Exec(sql); !s.ok()) spdlog::warn("saving id_high_water: {}", s.message());
   }
   int rc =
       sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   if (rc != SQLITE_OK) spdlog::warn("final checkpoint: {}", sqlite3_errmsg(db.handle()));
 }
 
-Status StickyError(WriteState* state) {
+Status StickyError(const WriteState* state) {
   std::lock_guard lock(state->sticky_mu);
   return state->sticky;
 }
 
 Status ClassifyFailure(int rc, sqlite3* db, const char* step, WriteState* state) {
   Status s = sql::MapError(rc, db, std::string(step) + " events");
+  state->counters->commit_failures.fetch_add(1);
   if (s.code() == Status::Code::kDiskFull) {
     spdlog::warn("disk full: write refused; ingest resumes when space returns");
     return s;
@@ -166,24 +141,24 @@ Status ClassifyFailure(int rc, sqlite3* db, const char* step, WriteState* state)
   return state->sticky;
 }
 
-void RecordCommit(WriteState* state, int64_t events, int64_t requests, uint64_t micros) {
-  StoreCounters* c = state->counters;
-  c->commit_latency.Record(micros);
-  int64_t last = state->next_id.load(std::memory_order_relaxed) - 1;
-  // In the direct modes ids are handed out before commit: never let the gauge go back.
-  int64_t prev = c->events_written.load(std::memory_order_relaxed);
-  while (prev < last && !c->events_written.compare_exchange_weak(prev, last)) {
+const char* WriteModeName(WriteMode mode) {
+  switch (mode) {
+    case WriteMode::kGroup:
+      return "group";
+    case WriteMode::kSerialized:
+      return "serialized";
+    case WriteMode::kConcurrent:
+      return "concurrent";
   }
-  c->devices_seen.store(state->devices.size(), std::memory_order_relaxed);
-  c->events_written_session.fetch_add(events, std::memory_order_relaxed);
-  c->backlog.fetch_add(events, std::memory_order_relaxed);
-  c->commits.fetch_add(1, std::memory_order_relaxed);
-  c->requests_committed.fetch_add(requests, std::memory_order_relaxed);
+  return "group";
 }
 
-void RecordFailure(WriteState* state, int64_t events) {
-  state->counters->admitted.fetch_sub(events);
-  state->counters->commit_failures.fetch_add(1);
+Result<WriteMode> ParseWriteMode(std::string_view name) {
+  if (name == "group") return WriteMode::kGroup;
+  if (name == "serialized") return WriteMode::kSerialized;
+  if (name == "concurrent") return WriteMode::kConcurrent;
+  return Status::InvalidArgument("unknown write mode '" + std::string(name) +
+                                 "' (group, serialized or concurrent)");
 }
 
 }  // namespace cistern

@@ -7,7 +7,6 @@
 #include "common/clock.h"
 #include "common/thread_name.h"
 #include "uploader/backoff.h"
-#include "uploader/checkpoint_jobs.h"
 
 namespace cistern {
 namespace {
@@ -23,10 +22,10 @@ Uploader::Uploader(std::shared_ptr<Store> store, std::unique_ptr<Sink> sink,
 Uploader::~Uploader() { Stop(std::chrono::milliseconds(0)); }
 
 Status Uploader::Start() {
-  auto reader = BacklogReader::Open(store_->path());
+  auto reader = store_->OpenBacklogReader();
   if (!reader.ok()) return reader.status();
   reader_ = std::move(reader.value());
-  batch_.node_id = store_->Stats().node_id;
+  batch_.node_id = store_->node_id();
   thread_ = std::thread([this] { Run(); });
   spdlog::info("uploader started: sink={} batch={} interval={}ms", sink_->name(), options_.batch,
                options_.interval.count());
@@ -42,6 +41,9 @@ void Uploader::Stop(std::chrono::milliseconds drain_timeout) {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The read connection closes now, so the store's final checkpoint can fold the whole WAL
+  // and remove the -wal and -shm files.
+  reader_.reset();
 }
 
 bool Uploader::Draining() const {
@@ -59,11 +61,12 @@ void Uploader::Sleep(std::chrono::milliseconds d) {
   cv_.wait_until(lock, until, [&] { return stop_ != was_stopping; });
 }
 
-Status Uploader::Exec(Job job) {
-  std::promise<Status> done;
-  auto f = done.get_future();
-  store_->Exec(std::move(job), [&done](const Status& s) { done.set_value(s); });
-  return f.get();
+void Uploader::NoteError(std::string error) {
+  failures_++;
+  consecutive_failures_++;
+  last_failure_ms_ = UnixMillis();
+  std::lock_guard lock(mu_);
+  last_error_ = std::move(error);
 }
 
 void Uploader::Run() {
@@ -72,19 +75,13 @@ void Uploader::Run() {
                   static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
   auto window_start = Clock::now();
   int64_t window_events = events_shipped_.load();
-  auto last_prune = Clock::time_point{};
   for (;;) {
-    bool draining = Draining();
+    const bool draining = Draining();
     if (draining) {
       std::lock_guard lock(mu_);
       if (Clock::now() >= drain_deadline_) break;
     }
-    if (!draining && Clock::now() - last_prune >= std::chrono::seconds(1)) {
-      Prune();
-      last_prune = Clock::now();
-    }
-    int64_t failures_before = failures_.load();
-    bool full = Cycle();
+    CycleOutcome outcome = Cycle();
     auto now = Clock::now();
     if (now - window_start >= std::chrono::seconds(5)) {
       double secs = std::chrono::duration<double>(now - window_start).count();
@@ -92,7 +89,8 @@ void Uploader::Run() {
       window_start = now;
       window_events = events_shipped_.load();
     }
-    if (failures_.load() != failures_before) {
+    if (outcome == CycleOutcome::kSinkFailed || outcome == CycleOutcome::kStoreFailed) {
+      if (draining && outcome == CycleOutcome::kStoreFailed && !store_->Health().ok()) break;
       auto delay = backoff.Next();
       backoff_ms_ = delay.count();
       Sleep(delay);
@@ -100,83 +98,70 @@ void Uploader::Run() {
     }
     backoff.Reset();
     backoff_ms_ = 0;
-    if (full) continue;
-    if (draining && batch_.empty()) break;  // drained
+    if (outcome == CycleOutcome::kShippedFull) continue;
+    if (draining && outcome == CycleOutcome::kIdle) break;  // drained
     if (!draining) Sleep(options_.interval);
   }
   spdlog::info("uploader stopped: {} events shipped, backlog {}", events_shipped_.load(),
-               store_->Stats().backlog);
+               store_->backlog());
 }
 
-bool Uploader::Cycle() {
-  if (Status s = reader_->Read(options_.batch, &batch_); !s.ok()) {
-    spdlog::error("uploader: reading the backlog: {}", s.message());
-    failures_++;
-    consecutive_failures_++;
-    std::lock_guard lock(mu_);
-    last_error_ = "reading the backlog: " + s.message();
-    return false;
-  }
-  oldest_pending_ts_ = batch_.empty() ? 0 : batch_.events[0].ts;
-  if (batch_.empty()) return false;
-  const int64_t started = UnixMillis();
-  runs_++;
-  SendResult r = sink_->Send(batch_);
-  if (!r.ok()) {
-    failures_++;
-    if (consecutive_failures_++ == 0) {
-      spdlog::warn("uploader: sink {} failing: {}", sink_->name(), r.error);
-    }
-    last_failure_ms_ = UnixMillis();
-    {
-      std::lock_guard lock(mu_);
-      last_error_ = r.error;
-    }
-    Status s =
-        Exec(FailedRunJob(started, UnixMillis(), static_cast<int64_t>(batch_.size()), r.error));
-    if (!s.ok()) spdlog::warn("uploader: recording a failed run: {}", s.message());
-    return false;
-  }
-  auto marked = std::make_shared<int64_t>(0);
-  Status s = Exec(MarkUploadedJob(batch_, started, UnixMillis(), marked));
+bool Uploader::Mark() {
+  Status s = store_->MarkUploaded(batch_, shipped_at_);
   if (!s.ok()) {
-    // Shipped but not checkpointed: the batch will be shipped again (at-least-once).
-    failures_++;
-    consecutive_failures_++;
-    std::lock_guard lock(mu_);
-    last_error_ = "checkpoint after ship: " + s.message();
-    spdlog::warn("uploader: {}", last_error_);
+    // Shipped but not recorded: the next cycles retry the bookkeeping alone; a crash before
+    // it succeeds ships the batch again (at-least-once).
+    NoteError("recording a shipped batch: " + s.message());
+    spdlog::warn("uploader: {}", s.message());
     return false;
   }
-  store_->OnUploaded(*marked);
+  unmarked_ = false;
   events_shipped_ += static_cast<int64_t>(batch_.size());
-  duplicates_ += r.duplicates;
   last_success_ms_ = UnixMillis();
   if (consecutive_failures_.exchange(0) > 0) {
     spdlog::info("uploader: sink {} recovered", sink_->name());
   }
-  return batch_.size() == options_.batch;
+  return true;
 }
 
-void Uploader::Prune() {
-  // Several short jobs rather than one long one: ingest interleaves between them.
-  for (int i = 0; i < 50; ++i) {
-    // Over --max-db-bytes, uploaded events go whatever their age: they were delivered, and
-    // keeping them would refuse (or evict) events that were not.
-    StoreStats st = store_->Stats();
-    const bool over = st.max_db_bytes > 0 && st.used_bytes >= st.max_db_bytes;
-    const int64_t cutoff = over ? UnixMillis() : UnixMillis() - options_.retain_uploaded.count();
-    auto deleted = std::make_shared<int64_t>(0);
-    Status s = Exec(RetentionJob(cutoff, options_.retention_chunk, deleted));
-    if (!s.ok()) {
-      spdlog::warn("uploader: retention: {}", s.message());
-      return;
+Uploader::CycleOutcome Uploader::Cycle() {
+  // A store that failed for good can record nothing: shipping would only repeat the same
+  // batch upstream every backoff until a restart.
+  if (Status health = store_->Health(); !health.ok()) {
+    if (!store_failed_.exchange(true)) {
+      spdlog::error("uploader: not shipping while the store has failed: {}", health.message());
     }
-    if (*deleted == 0) return;
-    store_->OnPruned(*deleted);
-    events_pruned_ += *deleted;
-    if (*deleted < options_.retention_chunk) return;
+    NoteError("store failed: " + health.message());
+    return CycleOutcome::kStoreFailed;
   }
+  store_failed_ = false;
+  if (unmarked_) {
+    if (!Mark()) return CycleOutcome::kStoreFailed;
+    return batch_.size() == options_.batch ? CycleOutcome::kShippedFull : CycleOutcome::kShipped;
+  }
+  if (Status s = reader_->Read(options_.batch, &batch_); !s.ok()) {
+    spdlog::error("uploader: reading the backlog: {}", s.message());
+    NoteError("reading the backlog: " + s.message());
+    return CycleOutcome::kStoreFailed;
+  }
+  oldest_pending_ts_ = batch_.empty() ? 0 : batch_.events[0].ts;
+  if (batch_.empty()) return CycleOutcome::kIdle;
+  shipped_at_ = UnixMillis();
+  runs_++;
+  SendResult r = sink_->Send(batch_);
+  if (!r.ok()) {
+    if (consecutive_failures_.load() == 0) {
+      spdlog::warn("uploader: sink {} failing: {}", sink_->name(), r.error);
+    }
+    NoteError(r.error);
+    Status s = store_->RecordFailedRun(shipped_at_, static_cast<int64_t>(batch_.size()), r.error);
+    if (!s.ok()) spdlog::warn("uploader: recording a failed run: {}", s.message());
+    return CycleOutcome::kSinkFailed;
+  }
+  duplicates_ += r.duplicates;
+  unmarked_ = true;
+  if (!Mark()) return CycleOutcome::kStoreFailed;
+  return batch_.size() == options_.batch ? CycleOutcome::kShippedFull : CycleOutcome::kShipped;
 }
 
 int64_t Uploader::OldestPendingAgeMs() const {
@@ -187,7 +172,10 @@ int64_t Uploader::OldestPendingAgeMs() const {
 
 bool Uploader::Healthy() const { return consecutive_failures_.load() == 0; }
 
-std::string Uploader::State() const { return Healthy() ? "ok" : "failing"; }
+std::string Uploader::State() const {
+  if (store_failed_.load()) return "store failed";
+  return Healthy() ? "ok" : "failing";
+}
 
 void Uploader::WriteStats(JsonWriter& w) const {
   w.BeginObject();
@@ -223,8 +211,6 @@ void Uploader::WriteStats(JsonWriter& w) const {
   w.Double(rate_eps_.load());
   w.Key("backoff_ms");
   w.Int(backoff_ms_.load());
-  w.Key("events_pruned");
-  w.Int(events_pruned_.load());
   w.Key("oldest_pending_age_ms");
   w.Int(OldestPendingAgeMs());
   w.EndObject();

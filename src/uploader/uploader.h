@@ -1,15 +1,17 @@
 // Uploader: the background thread that drains the buffer upstream, at-least-once
-// (DESIGN.md sections 2 and 6).
+// (docs/delivery.md).
 //
-// A cycle: read up to `batch` un-uploaded events in id order through its own read-only
-// connection (O(batch)); sink.Send(); on the sink's ack, checkpoint through the store's write
-// path (mark uploaded, devices upsert, an upload_runs row), and only then count them
-// uploaded. A failed ship writes an 'error' upload_runs row, marks nothing, and the next try
-// waits an exponential backoff with jitter (capped). A crash between ship and checkpoint
-// re-ships that batch: ids are stable, so sinks de-duplicate.
-// Cycles run every `interval`, and back-to-back while full batches are waiting. Retention
-// (delete uploaded events older than `retain_uploaded`, or any uploaded events while the file
-// is over --max-db-bytes) runs between cycles, in small jobs.
+// A cycle: read up to `batch` pending events in id order (the store's BacklogReader,
+// O(batch)); sink.Send(); on the sink's ack, Store::MarkUploaded (the cursor moves, a run is
+// recorded; the store updates its own figures). A failed ship is recorded with
+// Store::RecordFailedRun, marks nothing, and the next try waits an exponential backoff with
+// jitter (capped). A batch shipped but not yet marked (the store refused the bookkeeping for
+// now, e.g. disk full) is not shipped again: the next cycles retry only the marking. While
+// the store has failed for good (its sticky error), nothing is shipped at all: nothing shipped
+// could be recorded, so every cycle would only duplicate upstream. A crash between ship and
+// mark re-ships that batch: ids are stable, so sinks de-duplicate.
+// Cycles run every `interval`, and back-to-back while full batches are waiting. Retention is
+// the store's (Store owns the lifecycle).
 //
 // Thread-safety: Start/Stop from the owning thread; the ComponentStatus methods from any.
 #pragma once
@@ -24,9 +26,8 @@
 
 #include "common/component_status.h"
 #include "common/status.h"
+#include "sinks/api/sink.h"
 #include "store/store.h"
-#include "uploader/backlog_reader.h"
-#include "uploader/sink.h"
 
 namespace cistern {
 
@@ -35,8 +36,6 @@ struct UploaderOptions {
   size_t batch = 500;
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{30'000};
-  std::chrono::milliseconds retain_uploaded{24LL * 3600 * 1000};  // 0 = delete at once
-  int64_t retention_chunk = 2000;  // events per retention job (keeps each one short)
 };
 
 class Uploader : public ComponentStatus {
@@ -44,11 +43,11 @@ class Uploader : public ComponentStatus {
   Uploader(std::shared_ptr<Store> store, std::unique_ptr<Sink> sink, UploaderOptions options);
   ~Uploader() override;
 
-  // Opens the read connection and starts the thread.
+  // Opens the backlog reader and starts the thread.
   Status Start();
   // Drains: keeps shipping without waiting between cycles until the backlog is empty or
   // `drain_timeout` passed (a Send in progress finishes first, bounded by the sink's own
-  // timeout), then stops the thread. Idempotent.
+  // timeout), then stops the thread and closes the reader. Idempotent.
   void Stop(std::chrono::milliseconds drain_timeout);
 
   bool Healthy() const override;
@@ -60,13 +59,20 @@ class Uploader : public ComponentStatus {
   void WriteMetrics(PrometheusWriter& w) const override;
 
  private:
+  enum class CycleOutcome {
+    kIdle,         // nothing pending
+    kShipped,      // a batch shipped and recorded; more may come after the interval
+    kShippedFull,  // a full batch: go again at once
+    kSinkFailed,   // the sink refused or failed: back off
+    kStoreFailed,  // reading or recording failed (the batch stays unmarked): back off
+  };
+
   void Run();
-  // One read-ship-checkpoint cycle. Returns true when a full batch was shipped (go again).
-  bool Cycle();
-  void Prune();
-  // Runs a job through the store and waits for its outcome.
-  Status Exec(Job job);
-  // Waits up to `d` (less when stopping); returns false when the thread must exit now.
+  CycleOutcome Cycle();
+  // Records the shipped batch with the store; false (and the error noted) when it could not.
+  bool Mark();
+  void NoteError(std::string error);
+  // Waits up to `d` (less when stopping).
   void Sleep(std::chrono::milliseconds d);
   bool Draining() const;
 
@@ -75,6 +81,8 @@ class Uploader : public ComponentStatus {
   const UploaderOptions options_;
   std::unique_ptr<BacklogReader> reader_;  // uploader thread only
   UploadBatch batch_;                      // uploader thread only
+  bool unmarked_ = false;                  // batch_ was shipped but not recorded yet
+  int64_t shipped_at_ = 0;                 // when batch_'s ship started (unix ms)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -84,8 +92,9 @@ class Uploader : public ComponentStatus {
 
   // Figures for /stats and /healthz.
   std::atomic<int64_t> runs_{0}, failures_{0}, consecutive_failures_{0};
-  std::atomic<int64_t> events_shipped_{0}, duplicates_{0}, events_pruned_{0};
+  std::atomic<int64_t> events_shipped_{0}, duplicates_{0};
   std::atomic<int64_t> last_success_ms_{0}, last_failure_ms_{0}, backoff_ms_{0};
+  std::atomic<bool> store_failed_{false};
   std::atomic<double> rate_eps_{0};
   // ts (unix ms) of the oldest un-uploaded event as of the last backlog read; 0 = none.
   std::atomic<int64_t> oldest_pending_ts_{0};

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -48,6 +49,17 @@ class ConfigTest : public ::testing::Test {
   testing::TempDir dir_;
   std::vector<std::string> env_;
 };
+
+TEST_F(ConfigTest, AByteBoundTooSmallForTheSchemaIsRefusedBeforeTouchingTheDisk) {
+  const std::string db = dir_.File("never.db");
+  std::string line = BadConfigLine({"--db", db, "--max-db-bytes", "64KiB"});
+  EXPECT_NE(line.find("too small for the schema"), std::string::npos) << line;
+  EXPECT_NE(line.find("68.0 KiB"), std::string::npos) << line;
+  EXPECT_FALSE(std::filesystem::exists(db)) << "the database was created";
+  line = BadConfigLine({"--db", db, "--max-db-bytes", "68KiB", "--indexed"});
+  EXPECT_NE(line.find("72.0 KiB"), std::string::npos) << "--indexed adds a page: " << line;
+  EXPECT_TRUE(Parse({"--max-db-bytes", "68KiB"}).action == ParsedArgs::Action::kRun);
+}
 
 TEST_F(ConfigTest, FlagBeatsEnvBeatsFileBeatsDefault) {
   std::string file = File("c.toml", "max-backlog = 100\nmax-batch-events = 7\n");

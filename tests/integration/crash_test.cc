@@ -80,8 +80,17 @@ TEST_F(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledged) {
     }
   } joiner{stop, producers};
 
+  size_t acked_before_round = 0;
   for (int round = 0; round < 4; ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 350));
+    // The kill must land while events are being acknowledged, or the round checks nothing.
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard lock(mu);
+        if (acked.size() > acked_before_round + 10) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     client_.reset();
     paused_ = true;  // requests already in flight may still be answered or cut
     server_->Kill9();
@@ -91,6 +100,9 @@ TEST_F(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledged) {
       std::lock_guard lock(mu);
       before = acked;
     }
+    ASSERT_GT(before.size(), acked_before_round + 10)
+        << "round " << round << ": nothing acknowledged before the kill";
+    acked_before_round = before.size();
     // Every acknowledged event is in the file exactly once (ids are the primary key, so
     // "once" means: present, and no more rows than ids handed out).
     std::set<int64_t> on_disk;
@@ -105,7 +117,7 @@ TEST_F(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledged) {
     // The gauge restored from the file: producers are paused, and the uploader can only
     // shrink the backlog meanwhile, so gauge-before >= file >= gauge-after.
     int64_t g1 = JsonInt(client_->Get("/stats").body, "/store/backlog");
-    int64_t file = QueryInt(db(), "SELECT count(*) FROM events WHERE uploaded_at IS NULL");
+    int64_t file = QueryInt(db(), "SELECT count(*) FROM pending_events");
     int64_t g2 = JsonInt(client_->Get("/stats").body, "/store/backlog");
     EXPECT_GE(g1, file) << "round " << round;
     EXPECT_GE(file, g2) << "round " << round;
@@ -123,10 +135,12 @@ TEST_F(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledged) {
   producers.clear();
 
   // Drain, then everything acknowledged must have arrived upstream at least once.
-  for (int i = 0; i < 400; ++i) {
-    if (JsonInt(client_->Get("/stats").body, "/store/backlog") == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  bool drained = false;
+  for (int i = 0; i < 400 && !drained; ++i) {
+    drained = JsonInt(client_->Get("/stats").body, "/store/backlog") == 0;
+    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  ASSERT_TRUE(drained) << "the backlog never drained";
   std::map<int64_t, int> upstream;
   simdjson::dom::parser parser;
   for (const auto& req : receiver_.Requests()) {

@@ -93,10 +93,14 @@ TEST_F(RestartTest, BacklogGaugeIsRestoredFromTheFile) {
   client_.reset();
   ASSERT_EQ(server_->Stop(), 0);
   server_.reset();
-  // Mark some events uploaded behind the collector's back, as the uploader would have.
-  ASSERT_TRUE(ExecSql(db(), "UPDATE events SET uploaded_at = 1 WHERE id % 3 = 0"));
-  int64_t pending = QueryInt(db(), "SELECT count(*) FROM events WHERE uploaded_at IS NULL");
-  ASSERT_LT(pending, 20);
+  // Ship some events behind the collector's back, as the uploader's bookkeeping would: the
+  // cursor moves and the devices' pending counts drop in one transaction.
+  ASSERT_TRUE(ExecSql(db(),
+                      "BEGIN; UPDATE meta SET value = '7' WHERE key = 'upload_cursor';"
+                      "UPDATE devices SET pending = (SELECT count(*) FROM event_log WHERE "
+                      "device_id = device_key AND id > 7); COMMIT;"));
+  int64_t pending = QueryInt(db(), "SELECT count(*) FROM pending_events");
+  ASSERT_EQ(pending, 13);
   Start();
   auto stats = client_->Get("/stats");
   EXPECT_EQ(JsonInt(stats.body, "/store/backlog"), pending);

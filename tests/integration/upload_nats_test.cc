@@ -3,6 +3,7 @@
 // is in the stream exactly once, even when batches are shipped again after a crash.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
@@ -76,7 +77,10 @@ TEST_F(UploadNatsTest, ABatchShippedAgainAfterACrashIsDeduplicatedByJetStream) {
   ASSERT_EQ(server_->Stop(), 0);
   server_.reset();
   // The state a crash between ship and checkpoint leaves: shipped, but not marked uploaded.
-  ASSERT_TRUE(ExecSql(db(), "UPDATE events SET uploaded_at = NULL WHERE id > 120"));
+  ASSERT_TRUE(ExecSql(db(),
+                      "BEGIN; UPDATE meta SET value = '120' WHERE key = 'upload_cursor';"
+                      "UPDATE devices SET pending = (SELECT count(*) FROM event_log WHERE "
+                      "device_id = device_key AND id > 120); COMMIT;"));
   StartCollector();
   ASSERT_TRUE(WaitForBacklog(0));
   auto stats = client_->Get("/stats");
@@ -89,14 +93,27 @@ TEST_F(UploadNatsTest, KillNineWhileShippingLosesNothingAndDuplicatesNothing) {
   ASSERT_TRUE(nats_.started()) << nats_.Log();
   std::vector<int64_t> acked;
   std::string node;
+  JsReader stream(nats_.Url());
+  ASSERT_TRUE(stream.ok()) << stream.error();
   for (int round = 0; round < 3; ++round) {
-    StartCollector();
+    // Small batches in quick cycles: shipping a round's events takes many cycles, and the
+    // kill lands between them, inside one, or between a ship and its bookkeeping.
+    Start({"--sink", "nats", "--nats-url", nats_.Url(), "--upload-interval", "20ms",
+           "--upload-batch", "7", "--retry-max-backoff", "500ms"});
     if (node.empty()) node = JsonString(client_->Get("/stats").body, "/store/node_id");
+    const int64_t in_stream = std::max<int64_t>(0, stream.MessageCount("CISTERN"));
     auto more = PostEvents(60 + 20 * round);
     acked.insert(acked.end(), more.begin(), more.end());
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 * round));
+    bool shipping = false;
+    for (int i = 0; i < 500 && !shipping; ++i) {
+      shipping = stream.MessageCount("CISTERN") > in_stream;
+      if (!shipping) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(shipping) << "round " << round << ": the uploader never started shipping";
+    ASSERT_GT(JsonInt(client_->Get("/stats").body, "/store/backlog"), 0)
+        << "round " << round << ": everything was shipped before the kill";
     client_.reset();
-    server_->Kill9();  // wherever the uploader is: reading, shipping or checkpointing
+    server_->Kill9();
     server_.reset();
   }
   StartCollector();

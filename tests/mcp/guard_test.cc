@@ -55,10 +55,14 @@ TEST_F(GuardTest, EveryWriteFormIsRefusedAndNothingChanges) {
   const std::string attach_target = dir_.File("other.db");
   const std::vector<std::string> writes = {
       "INSERT INTO events(device_id, kind, ts) VALUES('x','t',1)",
-      "UPDATE events SET uploaded_at = 1",
+      "INSERT INTO event_log(device_id, kind, ts) VALUES('x','t',1)",
+      "UPDATE event_log SET ts = 1",
+      "DELETE FROM event_log",
+      "UPDATE devices SET pending = 0",
+      "DROP VIEW pending_events",
       "DELETE FROM events",
       "DROP TABLE events",
-      "DROP INDEX events_backlog",
+      "DROP INDEX upload_runs_shipped",
       "CREATE TABLE x(a)",
       "CREATE TEMP TABLE x(a)",
       "CREATE INDEX ix ON events(kind)",
@@ -102,8 +106,8 @@ TEST_F(GuardTest, EveryWriteFormIsRefusedAndNothingChanges) {
 }
 
 TEST_F(GuardTest, RefusalsSayWhatWasRefused) {
-  EXPECT_EQ(Q("DELETE FROM events").status().message(),
-            "refused: DELETE on table events is not allowed; cistern-mcp is read-only");
+  EXPECT_EQ(Q("DELETE FROM event_log").status().message(),
+            "refused: DELETE on table event_log is not allowed; cistern-mcp is read-only");
   EXPECT_NE(Q("SELECT 1; DELETE FROM events").status().message().find("more than one statement"),
             std::string::npos);
   EXPECT_NE(Q("PRAGMA user_version=5").status().message().find("PRAGMA user_version = 5"),
@@ -126,7 +130,7 @@ TEST_F(GuardTest, AllowsReadsCommentsAndReadOnlyPragmas) {
            "PRAGMA index_list(events)",
            "PRAGMA user_version",
            "SELECT name FROM pragma_table_info('events')",
-           "SELECT * FROM pragma_index_info('events_backlog')",
+           "SELECT * FROM pragma_index_info('upload_runs_shipped')",
            "EXPLAIN QUERY PLAN SELECT count(*) FROM events WHERE uploaded_at IS NULL",
        }) {
     auto r = Q(sql);

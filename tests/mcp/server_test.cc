@@ -153,16 +153,26 @@ TEST_F(ServerTest, ListAndDescribeTables) {
   auto tables = Structured("list_tables", "{}")["tables"];
   std::vector<std::string> names;
   for (auto t : tables.get_array()) names.emplace_back(t["name"].get_string().value());
-  EXPECT_EQ(names, (std::vector<std::string>{"devices", "events", "meta", "upload_runs"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"devices", "event_log", "events", "meta",
+                                             "pending_events", "upload_runs"}));
 
+  auto log = Structured("describe_table", R"({"table":"event_log"})");
+  EXPECT_EQ(log["columns"].get_array().size(), 5u);
+  EXPECT_EQ(log["columns"].at(1)["name"].get_string().value(), "device_id");
+  EXPECT_TRUE(log["columns"].at(1)["notnull"].get_bool().value());
+  EXPECT_EQ(log["columns"].at(0)["pk"].get_int64().value(), 1);
   auto events = Structured("describe_table", R"({"table":"events"})");
   EXPECT_EQ(events["columns"].get_array().size(), 6u);
-  EXPECT_EQ(events["columns"].at(1)["name"].get_string().value(), "device_id");
-  EXPECT_TRUE(events["columns"].at(1)["notnull"].get_bool().value());
-  EXPECT_EQ(events["columns"].at(0)["pk"].get_int64().value(), 1);
-  EXPECT_EQ(events["indexes"].at(0)["name"].get_string().value(), "events_backlog");
-  EXPECT_TRUE(events["indexes"].at(0)["partial"].get_bool().value());
-  EXPECT_EQ(simdjson::minify(events["indexes"].at(0)["columns"]), R"(["id"])");
+  EXPECT_EQ(events["columns"].at(5)["name"].get_string().value(), "uploaded_at");
+  auto runs = Structured("describe_table", R"({"table":"upload_runs"})");
+  bool shipped_index = false;
+  for (auto index : runs["indexes"].get_array()) {
+    if (index["name"].get_string().value() != "upload_runs_shipped") continue;
+    shipped_index = true;
+    EXPECT_TRUE(index["partial"].get_bool().value());
+    EXPECT_EQ(simdjson::minify(index["columns"]), R"(["last_id"])");
+  }
+  EXPECT_TRUE(shipped_index);
 
   EXPECT_NE(ToolErrorText("describe_table", R"({"table":"nope"})").find("no table or view"),
             std::string::npos);
@@ -171,7 +181,7 @@ TEST_F(ServerTest, ListAndDescribeTables) {
 TEST_F(ServerTest, QueryReturnsColumnsRowsAndTruncation) {
   auto r = Structured("query", R"({"sql":"SELECT id, device_id FROM events ORDER BY id"})");
   EXPECT_EQ(simdjson::minify(r["columns"]), R"(["id","device_id"])");
-  EXPECT_EQ(simdjson::minify(r["rows"]), R"([[1,"a"],[2,"a"],[3,"a"]])");  // --max-rows 3
+  EXPECT_EQ(simdjson::minify(r["rows"]), R"([[1,"c"],[2,"a"],[3,"a"]])");  // --max-rows 3
   EXPECT_TRUE(r["truncated"].get_bool().value());
   r = Structured("query", R"({"sql":"SELECT id FROM events ORDER BY id","limit":2})");
   EXPECT_EQ(r["row_count"].get_int64().value(), 2);
@@ -180,7 +190,7 @@ TEST_F(ServerTest, QueryReturnsColumnsRowsAndTruncation) {
   EXPECT_FALSE(r["truncated"].get_bool().value());
   EXPECT_EQ(r["row_count"].get_int64().value(), 2);
 
-  EXPECT_NE(ToolErrorText("query", R"({"sql":"DELETE FROM events"})").find("refused"),
+  EXPECT_NE(ToolErrorText("query", R"({"sql":"DELETE FROM event_log"})").find("refused"),
             std::string::npos);
   EXPECT_NE(ToolErrorText("query", R"({"sql":"SELEC"})").find("syntax error"), std::string::npos);
   EXPECT_EQ(Structured("query", R"({"sql":"SELECT count(*) AS n FROM events"})")["rows"]
@@ -196,14 +206,13 @@ TEST_F(ServerTest, BacklogSummaryFigures) {
   EXPECT_EQ(s["backlog"].get_int64().value(), 4);
   EXPECT_EQ(s["devices_with_backlog"].get_int64().value(), 2);
   EXPECT_EQ(s["events_total"].get_int64().value(), 5);
-  EXPECT_EQ(s["uploaded_total"].get_int64().value(), 1);
-  EXPECT_EQ(s["oldest_pending"]["id"].get_int64().value(), 1);
+  EXPECT_EQ(s["upload_cursor"].get_int64().value(), 1);
+  EXPECT_EQ(s["oldest_pending"]["id"].get_int64().value(), 2);
   EXPECT_EQ(s["oldest_pending"]["age_ms"].get_int64().value(), kNow - 1000);
   EXPECT_EQ(s["newest_event"]["id"].get_int64().value(), 5);
   EXPECT_EQ(simdjson::minify(s["pending_by_device"]),
-            R"([{"device_id":"a","pending":3,"oldest_pending_id":1,"oldest_ts":1000,)"
-            R"("newest_ts":3000},{"device_id":"b","pending":1,"oldest_pending_id":4,)"
-            R"("oldest_ts":4000,"newest_ts":4000}])");
+            R"([{"device_id":"a","pending":3,"last_seen_at":3000},)"
+            R"({"device_id":"b","pending":1,"last_seen_at":4000}])");
   EXPECT_EQ(s["last_upload_runs"].get_array().size(), 2u);
   EXPECT_EQ(s["last_upload_runs"].at(0)["status"].get_string().value(), "error");
   EXPECT_EQ(s["last_upload_runs"].at(0)["error"].get_string().value(), "sink down");

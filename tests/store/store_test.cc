@@ -123,15 +123,44 @@ TEST_F(StoreTest, ReopenRestoresCountersAndIdsNeverGoBack) {
     AppendAndWait(*store, MakeBatch(5, "a"));
     AppendAndWait(*store, MakeBatch(2, "b"));
   }
-  // Delete the newest rows while the collector is stopped (an operator's cleanup).
-  ASSERT_TRUE(ExecSql(db(), "DELETE FROM events WHERE id > 3"));
+  // Delete the newest rows while the collector is stopped (an operator's cleanup): the
+  // maintained pending counts no longer match, start-up notices and recounts.
+  ASSERT_TRUE(ExecSql(db(), "DELETE FROM event_log WHERE id > 3"));
   auto store = Open();
   auto st = store->Stats();
   EXPECT_EQ(st.events_written, 7);
   EXPECT_EQ(st.backlog, 3);
-  EXPECT_EQ(st.devices_seen, 1);  // only "a" rows remain pending and no devices uploaded
+  EXPECT_EQ(st.devices_seen, 2);  // devices ever seen stay
+  EXPECT_EQ(QueryInt(db(), "SELECT pending FROM devices WHERE device_key = 'b'"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT pending FROM devices WHERE device_key = 'a'"), 3);
   auto r = AppendAndWait(*store, MakeBatch(1));
   EXPECT_EQ(r.first_id, 8) << "ids must never be reused: sinks de-duplicate on them";
+}
+
+// The figures move in the transaction that moves the events: when MarkUploaded returns, the
+// backlog already excludes what was shipped, so an append right after it at the
+// --max-backlog bound (drop-oldest) evicts exactly what it needs and no more.
+TEST_F(StoreTest, MarkUploadedUpdatesTheBacklogBeforeReturning) {
+  StoreOptions o;
+  o.path = db();
+  o.max_backlog = 100;
+  o.on_full = OnFull::kDropOldest;
+  auto store = Store::Open(o).value();
+  ASSERT_TRUE(AppendAndWait(*store, MakeBatch(100)).status.ok());
+  auto reader = store->OpenBacklogReader();
+  ASSERT_TRUE(reader.ok());
+  UploadBatch shipped;
+  ASSERT_TRUE((*reader)->Read(30, &shipped).ok());
+  ASSERT_TRUE(store->MarkUploaded(shipped, 0).ok());
+  EXPECT_EQ(store->Stats().backlog, 70);
+  ASSERT_TRUE(AppendAndWait(*store, MakeBatch(30)).status.ok());
+  EXPECT_EQ(store->Stats().events_dropped, 0) << "room made by the upload, not by eviction";
+  ASSERT_TRUE(AppendAndWait(*store, MakeBatch(5)).status.ok());
+  auto st = store->Stats();
+  EXPECT_EQ(st.events_dropped, 5);
+  EXPECT_EQ(st.backlog, 100);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM pending_events"), 100);
+  EXPECT_EQ(QueryInt(db(), "SELECT min(id) FROM pending_events"), 36);
 }
 
 TEST_F(StoreTest, CloseCompletesEverythingQueuedThenRefuses) {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "uploader/upload_batch.h"
+#include "sinks/api/upload_batch.h"
 
 namespace cistern::testing {
 

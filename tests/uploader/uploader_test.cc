@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "common/clock.h"
 #include "support/sqlite_peek.h"
 #include "support/store_helpers.h"
 #include "support/temp_dir.h"
@@ -68,6 +69,7 @@ class UploaderTest : public ::testing::Test {
 };
 
 TEST_F(UploaderTest, ShipsEverythingOnceInIdOrderThenCheckpoints) {
+  const int64_t before = UnixMillis();
   for (int i = 0; i < 25; ++i) {
     ASSERT_TRUE(
         AppendAndWait(*store_, MakeBatch(10, "dev" + std::to_string(i % 4), 1000 + i)).status.ok());
@@ -82,12 +84,22 @@ TEST_F(UploaderTest, ShipsEverythingOnceInIdOrderThenCheckpoints) {
   ASSERT_EQ(rec->ids.size(), 250u);
   for (size_t i = 0; i < rec->ids.size(); ++i) EXPECT_EQ(rec->ids[i], static_cast<int64_t>(i + 1));
   EXPECT_EQ(rec->node_ids, std::set<std::string>{store_->Stats().node_id});
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM pending_events"), 0);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM events WHERE uploaded_at IS NULL"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT value FROM meta WHERE key = 'upload_cursor'"), 250);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM upload_runs WHERE status = 'ok'"), 3);
   EXPECT_EQ(QueryInt(db(), "SELECT sum(event_count) FROM upload_runs WHERE status = 'ok'"), 250);
-  // devices: label = key, newest last_seen_at (ts of the last batch per device).
+  // The runs tile the shipped ids: 1-100, 101-200, 201-250.
+  EXPECT_EQ(QueryRows(db(),
+                      "SELECT group_concat(first_id || '-' || last_id, ',') FROM "
+                      "(SELECT * FROM upload_runs WHERE status = 'ok' ORDER BY id)")[0][0],
+            "1-100,101-200,201-250");
+  // devices: label = key, nothing pending, last_seen_at = when it was last stored.
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM devices WHERE label = device_key"), 4);
-  EXPECT_EQ(QueryInt(db(), "SELECT last_seen_at FROM devices WHERE device_key = 'dev0'"), 1024);
+  EXPECT_EQ(QueryInt(db(), "SELECT sum(pending) FROM devices"), 0);
+  int64_t seen = QueryInt(db(), "SELECT last_seen_at FROM devices WHERE device_key = 'dev0'");
+  EXPECT_GE(seen, before);
+  EXPECT_LE(seen, UnixMillis());
   EXPECT_EQ(store_->Stats().events_uploaded, 250);
 }
 
@@ -99,9 +111,10 @@ TEST_F(UploaderTest, AFailingSinkMarksNothingRecordsErrorsAndRecovers) {
   Uploader up(store_, std::move(sink), Fast());
   ASSERT_TRUE(up.Start().ok());
   ASSERT_TRUE(Eventually([&] { return !up.Healthy(); }));
-  ASSERT_TRUE(Eventually([&] {
-    return QueryInt(db(), "SELECT count(*) FROM upload_runs WHERE status = 'error'") >= 3;
-  }));
+  // Identical consecutive failures fold into one row with a count.
+  ASSERT_TRUE(Eventually(
+      [&] { return QueryInt(db(), "SELECT coalesce(max(attempts), 0) FROM upload_runs") >= 3; }));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM upload_runs WHERE status = 'error'"), 1);
   EXPECT_EQ(store_->Stats().backlog, 30);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM events WHERE uploaded_at IS NOT NULL"), 0);
   EXPECT_EQ(QueryRows(db(), "SELECT error FROM upload_runs LIMIT 1")[0][0], "upstream down (test)");
@@ -118,12 +131,16 @@ TEST_F(UploaderTest, AFailingSinkMarksNothingRecordsErrorsAndRecovers) {
 }
 
 TEST_F(UploaderTest, RetentionDeletesOnlyUploadedEventsAndIdsStayUnique) {
-  UploaderOptions o = Fast();
-  o.retain_uploaded = std::chrono::milliseconds(0);
+  store_->Close();
+  store_.reset();
+  StoreOptions so;
+  so.retain_uploaded = std::chrono::milliseconds(0);
+  so.maintenance_interval = std::chrono::milliseconds(20);
+  store_ = OpenStore(so);
   ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(120)).status.ok());
   auto sink = std::make_unique<RecordingSink>();
   RecordingSink* rec = sink.get();
-  Uploader up(store_, std::move(sink), o);
+  Uploader up(store_, std::move(sink), Fast());
   ASSERT_TRUE(up.Start().ok());
   ASSERT_TRUE(Eventually([&] { return CountEvents(db()) == 0; }));
   {
@@ -135,6 +152,8 @@ TEST_F(UploaderTest, RetentionDeletesOnlyUploadedEventsAndIdsStayUnique) {
   EXPECT_EQ(CountEvents(db()), 7);
   EXPECT_EQ(QueryInt(db(), "SELECT min(id) FROM events"), 121) << "ids must not be reused";
   EXPECT_EQ(store_->Stats().events_pruned, 120);
+  // The transaction that deleted the newest row (120) kept the high-water mark with it.
+  EXPECT_EQ(QueryInt(db(), "SELECT value FROM meta WHERE key = 'id_high_water'"), 120);
   up.Stop(std::chrono::milliseconds(0));
 }
 
@@ -148,7 +167,7 @@ TEST_F(UploaderTest, StopDrainsTheBacklogWithinTheTimeout) {
   ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(450)).status.ok());
   up.Stop(std::chrono::seconds(10));
   EXPECT_EQ(store_->Stats().backlog, 0);
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM events WHERE uploaded_at IS NULL"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM pending_events"), 0);
 }
 
 TEST_F(UploaderTest, DropOldestEvictsOnlyPendingEventsAndCountsThem) {
@@ -158,13 +177,26 @@ TEST_F(UploaderTest, DropOldestEvictsOnlyPendingEventsAndCountsThem) {
   o.max_backlog = 100;
   o.on_full = OnFull::kDropOldest;
   store_ = OpenStore(o);
+  // 30 events shipped (kept by retention), then 250 more arrive with room for 100 pending.
+  ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(30, "shipped")).status.ok());
+  {
+    auto reader = store_->OpenBacklogReader();
+    ASSERT_TRUE(reader.ok());
+    UploadBatch b;
+    ASSERT_TRUE((*reader)->Read(100, &b).ok());
+    ASSERT_EQ(b.size(), 30u);
+    ASSERT_TRUE(store_->MarkUploaded(b, 0).ok());
+  }
   for (int i = 0; i < 25; ++i) ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(10)).status.ok());
   auto st = store_->Stats();
   EXPECT_EQ(st.backlog, 100);
   EXPECT_EQ(st.events_dropped, 150);
-  EXPECT_EQ(CountEvents(db()), 100);
-  EXPECT_EQ(QueryInt(db(), "SELECT min(id) FROM events"), 151) << "the oldest go first";
-  EXPECT_EQ(st.events_written, 250);
+  EXPECT_EQ(st.events_pruned, 0);
+  EXPECT_EQ(CountEvents(db()), 130) << "the shipped events are not what the bound counts";
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM events WHERE device_id = 'shipped'"), 30);
+  EXPECT_EQ(QueryInt(db(), "SELECT min(id) FROM pending_events"), 181) << "the oldest go first";
+  EXPECT_EQ(QueryInt(db(), "SELECT pending FROM devices WHERE device_key = 'dev'"), 100);
+  EXPECT_EQ(st.events_written, 280);
 }
 
 TEST_F(UploaderTest, MaxDbBytesRefusesWritesUntilUploadedEventsAreDeleted) {

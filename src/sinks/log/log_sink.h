@@ -9,7 +9,7 @@
 
 #include <chrono>
 
-#include "uploader/sink.h"
+#include "sinks/api/sink.h"
 
 namespace cistern {
 

@@ -25,7 +25,7 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "uploader/sink.h"
+#include "sinks/api/sink.h"
 
 namespace cistern {
 

@@ -1,5 +1,5 @@
 // NatsSink: ships each event of a batch as one message to a NATS JetStream stream (libnats,
-// DESIGN.md sections 2 and 6).
+// docs/delivery.md).
 //
 // Message i of a batch:
 //   subject  FillTemplate(options.subject, batch, i, /*nats=*/true), e.g. cistern.events.dev-1
@@ -50,7 +50,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "uploader/sink.h"
+#include "sinks/api/sink.h"
 
 namespace cistern {
 

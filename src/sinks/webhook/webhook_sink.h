@@ -1,5 +1,5 @@
 // WebhookSink: ships each batch as one HTTP POST (libcurl) to an upstream webhook
-// (DESIGN.md section 6).
+// (docs/delivery.md).
 //
 // Request: POST <url> with the body BatchJson(batch) (a JSON array of events in id order, each
 // {"id","node_id","device_id","kind","payload","ts"}) and the headers
@@ -34,7 +34,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "uploader/sink.h"
+#include "sinks/api/sink.h"
 
 namespace cistern {
 

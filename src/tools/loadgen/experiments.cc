@@ -13,8 +13,6 @@
 
 #include "common/json_writer.h"
 #include "store/store.h"
-#include "uploader/backlog_reader.h"
-#include "uploader/checkpoint_jobs.h"
 
 namespace cistern::loadgen {
 namespace {
@@ -102,11 +100,6 @@ Status Append(Store& store, EventBatch batch, Waiter& w) {
   return w.Wait();
 }
 
-Status Exec(Store& store, Job job, Waiter& w) {
-  store.Exec(std::move(job), [&w](const Status& s) { w.Done(s); });
-  return w.Wait();
-}
-
 // Runs `workers` threads calling body(worker, seq) until the deadline; the first error ends
 // the run and is returned.
 Status RunWorkers(int workers, std::chrono::milliseconds duration,
@@ -187,12 +180,11 @@ Result<std::vector<ContentionRow>> RunContention(const ExperimentOptions& o) {
     std::atomic<bool> stop{false};
     std::atomic<int64_t> checkpoints{0};
     Status checkpoint_error;
-    // The uploader's own checkpoint (uploader/checkpoint_jobs.h) on the next slice of the
-    // backlog, read as the uploader reads it, in a loop, as fast as it commits.
-    auto reader = BacklogReader::Open((*store)->path());
+    // The uploader's own bookkeeping (Store::MarkUploaded) on the next slice of the backlog,
+    // read as the uploader reads it, in a loop, as fast as it commits.
+    auto reader = (*store)->OpenBacklogReader();
     if (!reader.ok()) return reader.status();
     std::thread checkpointer([&] {
-      Waiter w;
       UploadBatch slice;
       slice.node_id = "experiment";
       while (!stop) {
@@ -200,11 +192,7 @@ Result<std::vector<ContentionRow>> RunContention(const ExperimentOptions& o) {
           checkpoint_error = s;
           return;
         }
-        Status s =
-            slice.empty()
-                ? Exec(
-                      **store, [](sql::Db&) { return Status::Ok(); }, w)
-                : Exec(**store, MarkUploadedJob(slice, 0, 1, std::make_shared<int64_t>(0)), w);
+        Status s = (*store)->MarkUploaded(slice, 0);
         if (!s.ok()) {
           checkpoint_error = s;
           return;
@@ -267,22 +255,13 @@ Result<std::vector<DisjointRow>> RunDisjoint(const ExperimentOptions& o) {
     int64_t commits_before = (*store)->Stats().commits;
     std::atomic<int64_t> updated{0};
     auto start = Clock::now();
-    Status s = RunWorkers(o.workers, o.duration, [&](int w, int64_t seq, Waiter& waiter) {
-      Status st = Exec(
-          **store,
-          [&, w, seq](sql::Db& db) -> Status {
-            auto upd = db.Prepare("UPDATE events SET payload_json = ?1 WHERE id = ?2");
-            if (!upd.ok()) return upd.status();
-            for (int k = 0; k < kStatementsPerTxn; ++k) {
-              int64_t slot = (seq * kStatementsPerTxn + k) % kRowsPerWriter;
-              std::string value = fmt::format(R"({{"v":{}}})", seq);
-              (*upd)->BindText(1, value);
-              (*upd)->BindInt(2, first[w] + slot);
-              if (Status r = (*upd)->Run(); !r.ok()) return r;
-            }
-            return Status::Ok();
-          },
-          waiter);
+    Status s = RunWorkers(o.workers, o.duration, [&](int w, int64_t seq, Waiter&) {
+      std::vector<std::pair<int64_t, std::string>> updates;
+      for (int k = 0; k < kStatementsPerTxn; ++k) {
+        int64_t slot = (seq * kStatementsPerTxn + k) % kRowsPerWriter;
+        updates.emplace_back(first[w] + slot, fmt::format(R"({{"v":{}}})", seq));
+      }
+      Status st = (*store)->UpdatePayloads(std::move(updates));
       if (st.ok()) updated += kStatementsPerTxn;
       return st;
     });

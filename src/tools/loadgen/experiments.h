@@ -1,5 +1,5 @@
 // The reference collector's three in-process experiments, run on our store (no HTTP), each
-// cell on a fresh database (DESIGN.md section 7):
+// cell on a fresh database (docs/architecture.md, tools):
 //   RunBench       insert throughput per write mode x indexed/not: N workers each insert
 //                  single events as fast as they can (each waits for its own commit).
 //   RunContention  insert latency p50/p95/p99/max per mode while a background writer runs

@@ -1,5 +1,5 @@
 // HTTP load: the part of cistern-loadgen that proves "no acknowledged write is dropped"
-// against a running collector (DESIGN.md section 7, issue: cistern-loadgen).
+// against a running collector (docs/architecture.md, tools).
 //
 // `workers` concurrent producers on keep-alive connections, driven by one Asio/Beast event
 // loop (async client, not a thread per worker, so the load generator is not the

@@ -72,7 +72,7 @@ try {
 
   const tables = await callOk(client, 'list_tables');
   const tableNames = tables.tables.map((t) => t.name);
-  for (const t of ['events', 'devices', 'upload_runs', 'meta']) {
+  for (const t of ['event_log', 'events', 'pending_events', 'devices', 'upload_runs', 'meta']) {
     check(tableNames.includes(t), `list_tables has ${t}`, tableNames);
   }
 
@@ -80,8 +80,9 @@ try {
   check(events.columns.map((c) => c.name).join(',') ===
             'id,device_id,kind,payload_json,ts,uploaded_at',
         'describe_table events columns', events.columns);
-  check(events.indexes.some((i) => i.name === 'events_backlog' && i.partial),
-        'describe_table shows the partial backlog index', events.indexes);
+  const runs = await callOk(client, 'describe_table', { table: 'upload_runs' });
+  check(runs.indexes.some((i) => i.name === 'upload_runs_shipped' && i.partial),
+        'describe_table shows the partial index of shipped ranges', runs.indexes);
   const missing = await client.callTool({ name: 'describe_table', arguments: { table: 'nope' } });
   check(missing.isError === true, 'describe_table of an unknown table is a tool error');
 
@@ -109,7 +110,7 @@ try {
 
   // Writes are refused and change nothing.
   const vacuumTarget = join(dirname(db), 'vacuum-copy.db');
-  for (const sql of ['DELETE FROM events', 'SELECT 1; DELETE FROM events',
+  for (const sql of ['DELETE FROM event_log', 'SELECT 1; DELETE FROM event_log',
                      'PRAGMA user_version=5', `VACUUM INTO '${vacuumTarget}'`]) {
     const w = await client.callTool({ name: 'query', arguments: { sql } });
     check(w.isError === true && /refused/.test(w.content[0].text), `refused: ${sql}`, w.content);

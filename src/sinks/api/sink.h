@@ -1,4 +1,4 @@
-// Sink: where the uploader ships batches (DESIGN.md section 6). One small interface; one
+// Sink: where the uploader ships batches (docs/delivery.md). One small interface; one
 // folder per implementation under src/sinks/ with a factory function; the uploader picks one
 // by --sink name.
 //
@@ -18,7 +18,7 @@
 #include <memory>
 #include <string>
 
-#include "uploader/upload_batch.h"
+#include "sinks/api/upload_batch.h"
 
 namespace cistern {
 

@@ -1,4 +1,4 @@
-#include "uploader/upload_batch.h"
+#include "sinks/api/upload_batch.h"
 
 #include "common/json_writer.h"
 

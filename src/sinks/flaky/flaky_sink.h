@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "uploader/sink.h"
+#include "sinks/api/sink.h"
 
 namespace cistern {
 
