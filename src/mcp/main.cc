@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,10 @@
 namespace {
 
 constexpr size_t kMaxLineBytes = 1 << 20;
+// All SQLite may allocate in this process (sqlite3_hard_heap_limit64): past it a statement
+// fails with "out of memory" instead of the process growing, e.g. a row of a hundred
+// 2 MiB values (each under the per-value limit).
+constexpr int64_t kSqliteHeapLimit = int64_t{128} << 20;
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "cistern-mcp: %s\n", message.c_str());
@@ -59,6 +64,7 @@ int main(int argc, char** argv) {
   if (!timeout.ok()) return Fail("--query-timeout: " + timeout.status().message());
   if (timeout->count() <= 0) return Fail("--query-timeout must be more than 0");
 
+  sqlite3_hard_heap_limit64(kSqliteHeapLimit);
   auto db = mcp::ReadOnlyDb::Open(db_path);
   if (!db.ok()) return Fail(db.status().message());
   mcp::Tools tools(db->get(), mcp::ToolLimits{max_rows, *timeout}, [] { return UnixMillis(); });

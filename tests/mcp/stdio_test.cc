@@ -1,16 +1,21 @@
 // The real cistern-mcp binary over its stdin/stdout: framing, error codes, notifications,
 // exit codes, and a live WAL database that the real collector is writing.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "common/json_writer.h"
 #include "mcp_test_db.h"
 #include "piped_child.h"
 #include "support/cistern_process.h"
 #include "support/http_client.h"
 #include "support/spawn.h"
+#include "support/sqlite_peek.h"
 #include "support/temp_dir.h"
 
 namespace cistern::testing {
@@ -20,6 +25,8 @@ constexpr auto kReplyTimeout = std::chrono::seconds(10);
 
 class StdioTest : public ::testing::Test {
  protected:
+  // A server that dies mid-test must fail the test, not kill it with SIGPIPE on the next write.
+  static void SetUpTestSuite() { signal(SIGPIPE, SIG_IGN); }
   std::unique_ptr<PipedChild> StartMcp(const std::string& db, std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {CISTERN_MCP_BINARY, "--db", db};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -80,6 +87,63 @@ TEST_F(StdioTest, BadFlagsAndMissingDatabaseExit2WithoutCreatingIt) {
     EXPECT_TRUE(r.output.starts_with("cistern-mcp: ")) << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   }
+}
+
+std::string QueryLine(int id, const std::string& sql) {
+  std::string out = R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+                    R"(,"method":"tools/call","params":{"name":"query","arguments":{"sql":)";
+  AppendJsonString(&out, sql);
+  return out + "}}}";
+}
+
+// Parses a reply line strictly (simdjson validates UTF-8) and returns content[0].text, with
+// *is_error set; "<not json>" when the line does not parse.
+std::string ToolText(const std::string& line, bool* is_error) {
+  static simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(line).get(doc)) return "<not json>";
+  std::string_view text;
+  if (doc["result"]["isError"].get(*is_error) || doc["result"]["content"].at(0)["text"].get(text)) {
+    return "<no tool result>";
+  }
+  return std::string(text);
+}
+
+// The hostile queries of the security review, one after the other on one server process:
+// each gets a tool error naming the limit, and the server keeps answering.
+TEST_F(StdioTest, HostileQueriesGetToolErrorsAndTheServerKeepsAnswering) {
+  MakeTestDb(dir_.File("events.db"));
+  auto mcp = StartMcp(dir_.File("events.db"));
+  std::string hundred_blobs = "SELECT randomblob(2000000)";
+  for (int i = 1; i < 100; ++i) hundred_blobs += ", randomblob(2000000)";
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {"SELECT zeroblob(1e9)", "string or blob too big"},
+      {"SELECT zeroblob(1e8)", "string or blob too big"},
+      {"SELECT length(printf('%.*c',999999999,'x'))", "printf"},
+      {"SELECT CAST(zeroblob(1500000) AS TEXT) AS nuls", "column \"nuls\""},
+      {hundred_blobs, "out of memory"},
+  };
+  int id = 1;
+  for (const auto& [sql, expected] : hostile) {
+    const std::string line = Exchange(*mcp, QueryLine(id++, sql));
+    EXPECT_LT(line.size(), 1u << 20) << sql;
+    bool is_error = false;
+    const std::string text = ToolText(line, &is_error);
+    EXPECT_TRUE(is_error) << sql << ": " << text.substr(0, 300);
+    EXPECT_NE(text.find(expected), std::string::npos) << sql << ": " << text.substr(0, 300);
+    EXPECT_NE(Exchange(*mcp, QueryLine(id++, "SELECT 41 + 1")).find(R"("rows":[[42]])"),
+              std::string::npos)
+        << "no answer after " << sql;
+  }
+  // Many rows of big values: cut at the reply budget, marked truncated.
+  const std::string line =
+      Exchange(*mcp, QueryLine(id++,
+                               "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                               "LIMIT 50) SELECT x, hex(randomblob(500000)) FROM c"));
+  EXPECT_LT(line.size(), 14u << 20);
+  EXPECT_NE(line.find(R"("truncated":true)"), std::string::npos) << line.substr(0, 300);
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
 }
 
 // The point of the "live database": the collector holds the write connection and the lock,
