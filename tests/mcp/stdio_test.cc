@@ -1,5 +1,6 @@
 // The real cistern-mcp binary over its stdin/stdout: framing, error codes, notifications,
 // exit codes, and a live WAL database that the real collector is writing.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <simdjson.h>
@@ -22,6 +23,17 @@ namespace cistern::testing {
 namespace {
 
 constexpr auto kReplyTimeout = std::chrono::seconds(10);
+
+int CountEntries(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d)) {
+    if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..") ++n;
+  }
+  closedir(d);
+  return n;
+}
 
 class StdioTest : public ::testing::Test {
  protected:
@@ -144,6 +156,88 @@ TEST_F(StdioTest, HostileQueriesGetToolErrorsAndTheServerKeepsAnswering) {
   EXPECT_NE(line.find(R"("truncated":true)"), std::string::npos) << line.substr(0, 300);
   mcp->CloseStdin();
   EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+}
+
+// No read transaction outlives a reply: once the answer is read, a TRUNCATE checkpoint (which
+// needs every reader gone) resets the WAL to zero bytes.
+TEST_F(StdioTest, NoReadTransactionOutlivesAReply) {
+  const std::string db = dir_.File("events.db");
+  MakeTestDb(db);
+  auto mcp = StartMcp(db);
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &writer), SQLITE_OK);
+  auto checkpoint = [&] {
+    EXPECT_EQ(sqlite3_exec(writer,
+                           "INSERT INTO meta(key, value) VALUES ('k', 'v') "
+                           "ON CONFLICT(key) DO UPDATE SET value = value || 'v'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(writer);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(writer, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &stmt, nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    int busy = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    struct stat st;
+    EXPECT_EQ(stat((db + "-wal").c_str(), &st), 0);
+    return busy == 0 && st.st_size == 0;
+  };
+  int id = 1;
+  for (const char* sql :
+       {"SELECT id FROM events", "SELECT count(*) FROM events",
+        "SELECT value FROM json_each('[1,2,3]')", "SELECT zeroblob(1e9)", "SELECT * FROM nope"}) {
+    EXPECT_NE(Exchange(*mcp, QueryLine(id++, sql)).find(R"("result")"), std::string::npos);
+    EXPECT_TRUE(checkpoint()) << "a reader still pins the WAL after: " << sql;
+  }
+  for (const char* tool : {"backlog_summary", "list_tables"}) {
+    EXPECT_NE(Exchange(*mcp, std::string(R"({"jsonrpc":"2.0","id":99,"method":"tools/call",)") +
+                                 R"("params":{"name":")" + tool + R"(","arguments":{}}})")
+                  .find(R"("isError":false)"),
+              std::string::npos);
+    EXPECT_TRUE(checkpoint()) << "a reader still pins the WAL after " << tool;
+  }
+  sqlite3_close(writer);
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+}
+
+TEST_F(StdioTest, DefaultQueryTimeoutIsTwoSeconds) {
+  MakeTestDb(dir_.File("events.db"));
+  auto mcp = StartMcp(dir_.File("events.db"));
+  EXPECT_NE(Exchange(*mcp, R"({"jsonrpc":"2.0","id":1,"method":"ping"})").find("result"),
+            std::string::npos);
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+  EXPECT_NE(ReadFile(log_).find("query timeout 2000 ms"), std::string::npos) << ReadFile(log_);
+}
+
+// --snapshot: every answer comes from a private copy taken at start, so the live file's WAL is
+// never pinned by a long analysis; the copy is not left behind in the temporary directory.
+TEST_F(StdioTest, SnapshotServesAPrivateCopyAndLeavesNothingBehind) {
+  const std::string db = dir_.File("events.db");
+  MakeTestDb(db);
+  TempDir tmp;
+  setenv("TMPDIR", tmp.path().c_str(), 1);
+  auto mcp = StartMcp(db, {"--snapshot"});
+  unsetenv("TMPDIR");
+  const std::string count = QueryLine(1, "SELECT count(*) FROM events");
+  EXPECT_NE(Exchange(*mcp, count).find(R"("rows":[[5]])"), std::string::npos);
+  ASSERT_TRUE(ExecSql(db, "INSERT INTO events(device_id, kind, ts) VALUES ('z', 't', 9000)"));
+  EXPECT_NE(Exchange(*mcp, count).find(R"("rows":[[5]])"), std::string::npos)
+      << "the snapshot saw a later write";
+  EXPECT_NE(Exchange(*mcp, QueryLine(2, "SELECT name FROM dbstat LIMIT 1")).find("isError\":false"),
+            std::string::npos);
+  // The copy was unlinked once opened (no -wal or -shm either): nothing left in TMPDIR.
+  EXPECT_EQ(CountEntries(tmp.path()), 0) << "snapshot files left in " << tmp.path();
+  // The live file's WAL can be reset while the snapshot server runs.
+  EXPECT_EQ(QueryRows(db, "PRAGMA wal_checkpoint(TRUNCATE)")[0][0], "0");
+  auto live = StartMcp(db);
+  EXPECT_NE(Exchange(*live, count).find(R"("rows":[[6]])"), std::string::npos);
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+  EXPECT_EQ(CountEntries(tmp.path()), 0);
+  EXPECT_NE(ReadFile(log_).find("snapshot of"), std::string::npos) << ReadFile(log_);
 }
 
 // The point of the "live database": the collector holds the write connection and the lock,
