@@ -102,7 +102,9 @@ Parsed Parser::Parse(std::string_view line) {
 }
 
 std::string Response(std::string_view id_json, std::string_view result_json) {
-  std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
+  std::string out;
+  out.reserve(result_json.size() + id_json.size() + 40);
+  out += "{\"jsonrpc\":\"2.0\",\"id\":";
   out += id_json;
   out += ",\"result\":";
   out += result_json;

@@ -1,5 +1,6 @@
 #include "mcp/line_io.h"
 
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,13 +53,28 @@ LineReader::Outcome LineReader::Next(std::string* line) {
 }
 
 bool WriteLine(int fd, const std::string& line) {
-  std::string out = line + '\n';
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = write(fd, out.data() + done, out.size() - done);
+  // The line and its newline in one writev, without copying the (possibly large) line.
+  static const char kNewline = '\n';
+  iovec parts[2] = {{const_cast<char*>(line.data()), line.size()},
+                    {const_cast<char*>(&kNewline), 1}};
+  size_t left = line.size() + 1;
+  iovec* next = parts;
+  int count = 2;
+  while (left > 0) {
+    ssize_t n = writev(fd, next, count);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
-    done += static_cast<size_t>(n);
+    left -= static_cast<size_t>(n);
+    auto done = static_cast<size_t>(n);
+    while (count > 0 && done >= next->iov_len) {
+      done -= next->iov_len;
+      ++next;
+      --count;
+    }
+    if (count > 0) {
+      next->iov_base = static_cast<char*>(next->iov_base) + done;
+      next->iov_len -= done;
+    }
   }
   return true;
 }

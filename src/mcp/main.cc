@@ -6,21 +6,28 @@
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/clock.h"
 #include "common/duration.h"
 #include "mcp/line_io.h"
 #include "mcp/readonly_db.h"
 #include "mcp/server.h"
+#include "mcp/snapshot.h"
 #include "mcp/tools.h"
 
 namespace {
 
 constexpr size_t kMaxLineBytes = 1 << 20;
+// All SQLite may allocate in this process (sqlite3_hard_heap_limit64): past it a statement
+// fails with "out of memory" instead of the process growing, e.g. a row of a hundred
+// 2 MiB values (each under the per-value limit).
+constexpr int64_t kSqliteHeapLimit = int64_t{128} << 20;
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "cistern-mcp: %s\n", message.c_str());
@@ -39,13 +46,17 @@ int main(int argc, char** argv) {
   CLI::App app{"cistern-mcp: read-only MCP server (JSON-RPC over stdio) for a Cistern database"};
   std::string db_path;
   int64_t max_rows = 1000;
-  std::string timeout_text = "5s";
+  std::string timeout_text = "2s";
+  bool snapshot = false;
   app.add_option("--db", db_path, "the collector's SQLite database (opened read-only)")->required();
   app.add_option("--max-rows", max_rows, "most rows one query answer holds")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
-  app.add_option("--query-timeout", timeout_text, "interrupt a query after this long (e.g. 5s)")
+  app.add_option("--query-timeout", timeout_text, "interrupt a query after this long (e.g. 2s)")
       ->capture_default_str();
+  app.add_flag("--snapshot", snapshot,
+               "serve a private copy of the database taken at start (in $TMPDIR), so long "
+               "analyses never hold a read transaction on the live file");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -59,12 +70,26 @@ int main(int argc, char** argv) {
   if (!timeout.ok()) return Fail("--query-timeout: " + timeout.status().message());
   if (timeout->count() <= 0) return Fail("--query-timeout must be more than 0");
 
-  auto db = mcp::ReadOnlyDb::Open(db_path);
+  sqlite3_hard_heap_limit64(kSqliteHeapLimit);
+  std::string serve_path = db_path;
+  int64_t snapshot_ms = 0;
+  if (snapshot) {
+    const char* tmp = std::getenv("TMPDIR");
+    auto copy = mcp::CopyDatabase(db_path, tmp && *tmp ? tmp : "/tmp");
+    if (!copy.ok()) return Fail(copy.status().message());
+    serve_path = copy->path;
+    snapshot_ms = UnixMillis();
+    spdlog::info("snapshot of {} taken: {} bytes in {} ms", db_path, copy->bytes, copy->copy_ms);
+  }
+  auto db = mcp::ReadOnlyDb::Open(serve_path);
+  if (snapshot) unlink(serve_path.c_str());  // open files stay readable; nothing is left behind
   if (!db.ok()) return Fail(db.status().message());
-  mcp::Tools tools(db->get(), mcp::ToolLimits{max_rows, *timeout}, [] { return UnixMillis(); });
+  // In snapshot mode the ages of backlog_summary are as of the copy, like its figures.
+  mcp::Tools tools(db->get(), mcp::ToolLimits{max_rows, *timeout},
+                   [snapshot_ms] { return snapshot_ms ? snapshot_ms : UnixMillis(); });
   mcp::McpServer server(&tools);
-  spdlog::info("serving {} read-only on stdio (max rows {}, query timeout {} ms)", db_path,
-               max_rows, timeout->count());
+  spdlog::info("serving {} read-only on stdio{} (max rows {}, query timeout {} ms)", db_path,
+               snapshot ? " from a snapshot" : "", max_rows, timeout->count());
 
   mcp::LineReader reader(STDIN_FILENO, kMaxLineBytes);
   std::string line;

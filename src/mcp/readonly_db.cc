@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "mcp/sql_guard.h"
+#include "mcp/utf8.h"
 
 namespace cistern::mcp {
 namespace {
@@ -36,6 +37,20 @@ struct StmtCloser {
 };
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtCloser>;
 
+// The bytes a TEXT or BLOB column holds (0 for other types), without converting it.
+size_t ColumnBytes(sqlite3_stmt* stmt, int i) {
+  switch (sqlite3_column_type(stmt, i)) {
+    case SQLITE_TEXT:
+      sqlite3_column_text(stmt, i);  // the documented order: the pointer, then its size
+      return static_cast<size_t>(sqlite3_column_bytes(stmt, i));
+    case SQLITE_BLOB:
+      sqlite3_column_blob(stmt, i);
+      return static_cast<size_t>(sqlite3_column_bytes(stmt, i));
+    default:
+      return 0;
+  }
+}
+
 SqlValue Column(sqlite3_stmt* stmt, int i) {
   switch (sqlite3_column_type(stmt, i)) {
     case SQLITE_INTEGER:
@@ -44,7 +59,7 @@ SqlValue Column(sqlite3_stmt* stmt, int i) {
       return sqlite3_column_double(stmt, i);
     case SQLITE_TEXT: {
       auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
-      return std::string(p, sqlite3_column_bytes(stmt, i));
+      return ValidUtf8(std::string_view(p ? p : "", sqlite3_column_bytes(stmt, i)));
     }
     case SQLITE_BLOB: {
       auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
@@ -55,11 +70,7 @@ SqlValue Column(sqlite3_stmt* stmt, int i) {
   }
 }
 
-size_t ValueBytes(const SqlValue& v) {
-  if (auto* s = std::get_if<std::string>(&v)) return s->size();
-  if (auto* b = std::get_if<Blob>(&v)) return b->bytes.size();
-  return 8;
-}
+std::string ErrMsg(sqlite3* db) { return ValidUtf8(sqlite3_errmsg(db)); }
 
 }  // namespace
 
@@ -82,16 +93,23 @@ Result<std::unique_ptr<ReadOnlyDb>> ReadOnlyDb::Open(const std::string& path) {
   sqlite3_db_config(raw, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   sqlite3_db_config(raw, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  // fts3_tokenizer('name', ptr) would register a pointer; the authorizer refuses the function
+  // as well (its one-argument form returns a pointer whatever this says).
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, nullptr);
   sqlite3_limit(raw, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_limit(raw, SQLITE_LIMIT_LENGTH, kMaxValueBytes);
+  sqlite3_limit(raw, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, kMaxLikePatternBytes);
+  if (Status s = RegisterInterruptibleFunctions(raw, &db->clock_); !s.ok()) return s;
   // A WAL reader waits only while the collector runs recovery or resets the WAL index.
   sqlite3_busy_timeout(raw, 2000);
   char* err = nullptr;
   rc = sqlite3_exec(raw, "PRAGMA query_only=1", nullptr, nullptr, &err);
   sqlite3_free(err);
   if (rc != SQLITE_OK) return Status::Internal("PRAGMA query_only=1 failed");
-  for (const std::string& fn : PragmaFunctionNames()) {
+  // Build the allowed virtual tables now, before the authorizer (see sql_guard.h).
+  for (const std::string& table : AllowedVirtualTables()) {
     sqlite3_stmt* warm = nullptr;
-    std::string sql = "SELECT * FROM " + fn + " LIMIT 0";
+    std::string sql = "SELECT * FROM " + table + " LIMIT 0";
     sqlite3_prepare_v2(raw, sql.c_str(), -1, &warm, nullptr);  // errors ignored: warm-up only
     sqlite3_finalize(warm);
   }
@@ -113,15 +131,12 @@ int ReadOnlyDb::Authorize(void* self, int action, const char* a1, const char* a2
   auto* db = static_cast<ReadOnlyDb*>(self);
   std::string why;
   int verdict = AuthorizeReadOnly(action, a1, a2, &why);
-  if (verdict != SQLITE_OK && db->denied_.empty()) db->denied_ = std::move(why);
+  if (verdict != SQLITE_OK && db->denied_.empty()) db->denied_ = ValidUtf8(why);
   return verdict;
 }
 
 int ReadOnlyDb::Progress(void* self) {
-  auto* db = static_cast<ReadOnlyDb*>(self);
-  if (std::chrono::steady_clock::now() < db->deadline_) return 0;
-  db->timed_out_ = true;
-  return 1;  // SQLITE_INTERRUPT
+  return static_cast<ReadOnlyDb*>(self)->clock_.Expired() ? 1 : 0;  // 1: SQLITE_INTERRUPT
 }
 
 Result<sqlite3_stmt*> ReadOnlyDb::PrepareOne(std::string_view sql) {
@@ -133,7 +148,7 @@ Result<sqlite3_stmt*> ReadOnlyDb::PrepareOne(std::string_view sql) {
   if (rc != SQLITE_OK) {
     if (!denied_.empty())
       return Status::InvalidArgument("refused: " + denied_ + "; cistern-mcp is read-only");
-    return Status::InvalidArgument(fmt::format("SQL error: {}", sqlite3_errmsg(db_)));
+    return Status::InvalidArgument(fmt::format("SQL error: {}", ErrMsg(db_)));
   }
   if (!stmt) return Status::InvalidArgument("no SQL statement given");
   std::string_view rest(tail, sql.data() + sql.size() - tail);
@@ -149,7 +164,7 @@ Result<sqlite3_stmt*> ReadOnlyDb::PrepareOne(std::string_view sql) {
 }
 
 Status ReadOnlyDb::StepError(int rc, const QueryLimits& limits) {
-  if ((rc & 0xff) == SQLITE_INTERRUPT && timed_out_) {
+  if ((rc & 0xff) == SQLITE_INTERRUPT && clock_.timed_out) {
     return Status::Unavailable(fmt::format(
         "query timed out after {} ms (--query-timeout) and was interrupted; narrow it with a "
         "WHERE on id or ts, or a LIMIT",
@@ -157,8 +172,16 @@ Status ReadOnlyDb::StepError(int rc, const QueryLimits& limits) {
   }
   if (!denied_.empty())
     return Status::InvalidArgument("refused: " + denied_ + "; cistern-mcp is read-only");
-  std::string msg = fmt::format("SQL error: {} (sqlite code {})", sqlite3_errmsg(db_), rc);
+  std::string msg = fmt::format("SQL error: {} (sqlite code {})", ErrMsg(db_), rc);
   switch (rc & 0xff) {
+    case SQLITE_TOOBIG:
+      return Status::InvalidArgument(
+          fmt::format("{}: cistern-mcp lets no string or BLOB grow beyond {} bytes; select "
+                      "length() or substr() of long values",
+                      msg, kMaxValueBytes));
+    case SQLITE_NOMEM:
+      return Status::Internal(msg + ": the query needs more memory than cistern-mcp allows " +
+                              "SQLite; select fewer or smaller values");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return Status::Busy(std::move(msg));
@@ -172,11 +195,58 @@ Status ReadOnlyDb::StepError(int rc, const QueryLimits& limits) {
   }
 }
 
+Status ReadOnlyDb::CollectRows(sqlite3_stmt* stmt, const QueryLimits& limits, QueryResult* out) {
+  const int ncols = sqlite3_column_count(stmt);
+  size_t used = 0;  // JSON bytes of the values kept so far
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    if (static_cast<int64_t>(out->rows.size()) >= limits.max_rows) {
+      out->truncated = true;
+      break;
+    }
+    std::vector<SqlValue> row;
+    row.reserve(ncols);
+    size_t row_bytes = 0;
+    int too_big = -1;  // the column that did not fit
+    size_t too_big_bytes = 0;
+    for (int i = 0; i < ncols; ++i) {
+      // Check the raw size before copying: its JSON form is never smaller.
+      const size_t raw = ColumnBytes(stmt, i);
+      if (used + row_bytes + raw > kMaxResultBytes) {
+        too_big = i;
+        too_big_bytes = raw;
+        break;
+      }
+      row.push_back(Column(stmt, i));
+      row_bytes += SqlValueJsonSize(row.back()) + 1;
+      if (used + row_bytes > kMaxResultBytes) {
+        too_big = i;
+        too_big_bytes = SqlValueJsonSize(row.back());
+        break;
+      }
+    }
+    if (too_big >= 0) {
+      if (out->rows.empty()) {
+        return Status::TooLarge(fmt::format(
+            "row 1, column \"{}\": a value of {} bytes does not fit in one answer (at most {} "
+            "bytes of values as JSON); select length() or substr() of it instead",
+            out->columns[too_big], too_big_bytes, kMaxResultBytes));
+      }
+      out->truncated = true;
+      out->byte_capped = true;
+      break;
+    }
+    used += row_bytes;
+    out->rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return StepError(rc, limits);
+  return Status::Ok();
+}
+
 Result<QueryResult> ReadOnlyDb::Query(std::string_view sql, const QueryLimits& limits,
                                       const std::vector<SqlValue>& params) {
   auto start = std::chrono::steady_clock::now();
-  deadline_ = start + limits.timeout;
-  timed_out_ = false;
+  clock_ = QueryClock{start + limits.timeout, false};
   auto prepared = PrepareOne(sql);
   if (!prepared.ok()) return prepared.status();
   StmtPtr stmt(*prepared);  // finalized on every return: no read transaction outlives Query
@@ -194,29 +264,23 @@ Result<QueryResult> ReadOnlyDb::Query(std::string_view sql, const QueryLimits& l
     }
   }
   QueryResult out;
-  int ncols = sqlite3_column_count(stmt.get());
+  const int ncols = sqlite3_column_count(stmt.get());
+  size_t names_bytes = 0;
   for (int i = 0; i < ncols; ++i) {
     const char* name = sqlite3_column_name(stmt.get(), i);
-    out.columns.emplace_back(name ? name : "");
+    out.columns.push_back(ValidUtf8(name ? name : ""));
+    names_bytes += out.columns.back().size();
+  }
+  if (names_bytes > kMaxResultBytes) {
+    return Status::TooLarge(
+        fmt::format("the {} column names take {} bytes, more than one answer "
+                    "holds ({}); name the columns with short aliases",
+                    ncols, names_bytes, kMaxResultBytes));
   }
   sqlite3_progress_handler(db_, kProgressEveryOps, &ReadOnlyDb::Progress, this);
-  size_t bytes = 0;
-  int rc;
-  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-    if (static_cast<int64_t>(out.rows.size()) >= limits.max_rows || bytes > kMaxResultBytes) {
-      out.truncated = true;
-      break;
-    }
-    std::vector<SqlValue> row;
-    row.reserve(ncols);
-    for (int i = 0; i < ncols; ++i) {
-      row.push_back(Column(stmt.get(), i));
-      bytes += ValueBytes(row.back());
-    }
-    out.rows.push_back(std::move(row));
-  }
+  Status collected = CollectRows(stmt.get(), limits, &out);
   sqlite3_progress_handler(db_, 0, nullptr, nullptr);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return StepError(rc, limits);
+  if (!collected.ok()) return collected;
   out.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::steady_clock::now() - start)
                        .count();

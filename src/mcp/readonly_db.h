@@ -9,12 +9,18 @@
 //      semicolons is refused;
 //   4. a statement for which sqlite3_stmt_readonly() is false is refused (VACUUM INTO,
 //      PRAGMA x=y, BEGIN, ...);
-//   5. an authorizer denies every action but SELECT/READ/recursive CTEs, harmless functions
-//      (not load_extension) and a short allow-list of read-only pragmas.
-// Every query is bounded: at most `max_rows` rows (and kMaxResultBytes of values) are kept,
-// and a progress handler interrupts it after `timeout`. Statements are finalized before
-// Query returns, so no read transaction stays open between calls and the collector's
-// checkpoints can reset the WAL.
+//   5. an authorizer denies every action but SELECT/READ/recursive CTEs, an allow-list of
+//      functions and virtual tables (sql_guard.h) and a short allow-list of read-only pragmas;
+//      the FTS3 tokenizer switch is off as well.
+// Every query is bounded (docs/mcp.md, "Limits"):
+//   - no value SQLite builds may exceed kMaxValueBytes (SQLITE_LIMIT_LENGTH: "string or blob
+//     too big"), and LIKE/GLOB patterns kMaxLikePatternBytes;
+//   - at most `max_rows` rows, whose values take at most kMaxResultBytes as JSON, are kept;
+//     each value's size is checked before it is copied;
+//   - a progress handler interrupts the statement after `timeout`, and the quadratic string
+//     functions look at the same deadline (sql_functions.h).
+// Statements are finalized before Query returns, so no read transaction stays open between
+// calls and the collector's checkpoints can reset the WAL.
 //
 // Thread-safety: not thread-safe; one owner thread (cistern-mcp serves stdin serially).
 #pragma once
@@ -30,6 +36,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "mcp/sql_functions.h"
 
 namespace cistern::mcp {
 
@@ -42,11 +49,14 @@ using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string, Blob
 // Appends `v` as JSON: NULL -> null, INTEGER/REAL -> number (REAL in shortest round-trip
 // form; NaN/Inf -> null), TEXT -> string, BLOB -> "base64:<...>".
 void AppendSqlValueJson(std::string* out, const SqlValue& v);
+// The number of bytes AppendSqlValueJson appends for `v`.
+size_t SqlValueJsonSize(const SqlValue& v);
 
 struct QueryResult {
   std::vector<std::string> columns;
   std::vector<std::vector<SqlValue>> rows;
-  bool truncated = false;  // more rows existed than were kept (row or byte cap)
+  bool truncated = false;    // more rows existed than were kept (row or byte cap)
+  bool byte_capped = false;  // truncated because the next row did not fit kMaxResultBytes
   int64_t elapsed_ms = 0;
 };
 
@@ -57,8 +67,15 @@ struct QueryLimits {
 
 class ReadOnlyDb {
  public:
-  // The most bytes of TEXT/BLOB values one result keeps before it is cut (truncated = true).
+  // The most bytes the values of one result take as JSON (AppendSqlValueJson); the rows
+  // before the first that does not fit are kept (truncated = byte_capped = true).
   static constexpr size_t kMaxResultBytes = 4 << 20;
+  // The longest string or BLOB SQLite may build on this connection (SQLITE_LIMIT_LENGTH):
+  // twice the collector's default --max-body-bytes, so every stored event can be read.
+  static constexpr int kMaxValueBytes = 2 << 20;
+  // The longest LIKE or GLOB pattern (SQLITE_LIMIT_LIKE_PATTERN_LENGTH): matching takes up to
+  // (value length x pattern length) steps in one uninterruptible call.
+  static constexpr int kMaxLikePatternBytes = 256;
 
   // Opens `path` read-only and checks that it is an SQLite database. Errors: IoError naming
   // the file when it is missing, unreadable or not a database. Never creates the file.
@@ -68,12 +85,16 @@ class ReadOnlyDb {
   ReadOnlyDb& operator=(const ReadOnlyDb&) = delete;
 
   // Runs one read-only statement with `params` bound to ?1, ?2, ... and returns its columns
-  // and up to limits.max_rows rows. Errors (InvalidArgument unless noted), each with a
-  // message meant for the person or assistant who wrote the SQL:
-  //  - empty SQL, more than one statement, an SQL error (syntax, unknown table, ...);
+  // and up to limits.max_rows rows. TEXT values and column names are made valid UTF-8
+  // (utf8.h). Errors (InvalidArgument unless noted), each with a message meant for the
+  // person or assistant who wrote the SQL (valid UTF-8 too):
+  //  - empty SQL, more than one statement, an SQL error (syntax, unknown table, a value over
+  //    kMaxValueBytes: "string or blob too big", ...);
   //  - a statement that would write or is not allowed (the message names what was refused);
+  //  - TooLarge: the first row alone, or the column names, exceed kMaxResultBytes (the
+  //    message names the column and the size);
   //  - Unavailable: the timeout passed (the query was interrupted);
-  //  - IoError / Busy: the file could not be read.
+  //  - IoError / Busy: the file could not be read; Internal: SQLite ran out of memory.
   Result<QueryResult> Query(std::string_view sql, const QueryLimits& limits,
                             const std::vector<SqlValue>& params = {});
 
@@ -82,6 +103,8 @@ class ReadOnlyDb {
   bool InTransaction() const { return sqlite3_txn_state(db_, nullptr) != SQLITE_TXN_NONE; }
 
   const std::string& path() const { return path_; }
+  // The connection, for tests that inspect its configuration. Never use it to run SQL.
+  sqlite3* handle_for_tests() const { return db_; }
 
  private:
   ReadOnlyDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -90,13 +113,14 @@ class ReadOnlyDb {
   static int Progress(void* self);
   Result<sqlite3_stmt*> PrepareOne(std::string_view sql);
   Status StepError(int rc, const QueryLimits& limits);
+  // Steps `stmt` to its end or a cap, copying rows into *out.
+  Status CollectRows(sqlite3_stmt* stmt, const QueryLimits& limits, QueryResult* out);
 
   sqlite3* const db_;       // constant after construction; owned
   const std::string path_;  // constant after construction
   // Per-query state, set by Query and read by the SQLite callbacks it triggers.
-  std::string denied_;  // why the authorizer last refused, "" when it did not
-  std::chrono::steady_clock::time_point deadline_;
-  bool timed_out_ = false;
+  std::string denied_;  // why the authorizer first refused, "" when it did not
+  QueryClock clock_;    // the running statement's deadline (read by the callbacks)
 };
 
 }  // namespace cistern::mcp

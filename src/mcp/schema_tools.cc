@@ -159,7 +159,13 @@ Result<std::string> Tools::Query(simdjson::dom::object args, Status* bad_args) {
   w.Int(limit);
   w.Key("elapsed_ms");
   w.Int(r->elapsed_ms);
-  if (r->truncated) {
+  if (r->byte_capped) {
+    w.Key("note");
+    w.String(fmt::format(
+        "more rows exist, but the next one did not fit: one answer holds at most {} bytes of "
+        "values; select fewer columns, substr() of long values, or aggregate",
+        ReadOnlyDb::kMaxResultBytes));
+  } else if (r->truncated) {
     w.Key("note");
     w.String(fmt::format(
         "more rows exist than were returned; narrow the query, aggregate, or raise limit "

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "common/json_writer.h"
+#include "mcp/utf8.h"
 
 namespace cistern::mcp {
 namespace {
@@ -25,6 +26,18 @@ bool IsBlank(std::string_view line) {
 }  // namespace
 
 std::optional<std::string> McpServer::HandleLine(std::string_view line) {
+  std::optional<std::string> reply = Dispatch(line);
+  // Every string from SQLite is made valid UTF-8 where it is read (readonly_db.cc); this keeps
+  // a line valid JSON should one ever slip through (replacing bytes >= 0x80 cannot touch the
+  // JSON syntax, which is ASCII).
+  if (reply && !IsValidUtf8(*reply)) {
+    spdlog::warn("a reply held invalid UTF-8; sending it with U+FFFD replacements");
+    return ValidUtf8(*reply);
+  }
+  return reply;
+}
+
+std::optional<std::string> McpServer::Dispatch(std::string_view line) {
   if (IsBlank(line)) return std::nullopt;
   rpc::Parsed parsed = parser_.Parse(line);
   if (parsed.error_reply) return std::move(parsed.error_reply);

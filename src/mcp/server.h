@@ -27,14 +27,16 @@ class McpServer {
   // `tools` must outlive the server.
   explicit McpServer(Tools* tools) : tools_(tools) {}
 
-  // Handles one line (without its newline). Returns the reply line (without a newline), or
-  // nullopt when nothing is to be sent (a notification, a client's response, a blank line).
+  // Handles one line (without its newline). Returns the reply line (without a newline, always
+  // valid UTF-8), or nullopt when nothing is to be sent (a notification, a client's response,
+  // a blank line).
   std::optional<std::string> HandleLine(std::string_view line);
 
   // The reply to a line longer than the reader accepts (-32600, id null).
   static std::string TooLongReply(size_t max_bytes);
 
  private:
+  std::optional<std::string> Dispatch(std::string_view line);
   std::string Initialize(const rpc::Request& req);
   std::string CallTool(const rpc::Request& req);
 

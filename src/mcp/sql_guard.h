@@ -8,20 +8,26 @@
 namespace cistern::mcp {
 
 // Decides one sqlite3_set_authorizer callback. Returns SQLITE_OK for reads (SELECT, READ,
-// recursive CTEs), functions other than load_extension, and the read-only pragmas of
+// recursive CTEs), the functions of IsAllowedFunction, and the read-only pragmas of
 // IsAllowedPragma; SQLITE_DENY for everything else, with `*why` set to a sentence naming the
-// refused action (e.g. "DELETE on table events").
+// refused action (e.g. "DELETE on table events", "function fts3_tokenizer() is not ...").
 int AuthorizeReadOnly(int action, const char* arg1, const char* arg2, std::string* why);
+
+// True for the (lower-case) names of the functions a statement may call: core scalar, math,
+// date/time, JSON, aggregate and window functions (docs/mcp.md has the list). Not, among
+// others: load_extension, fts3_tokenizer, printf/format, json_patch, the FTS and R-Tree ones.
+bool IsAllowedFunction(const std::string& name);
+
+// The virtual tables a statement may read: json_each, json_tree, dbstat and the pragma_*
+// functions of the allowed pragmas. SQLite checks UPDATE on sqlite_master the first time a
+// connection uses a virtual table (while it builds the eponymous table, which it then keeps):
+// ReadOnlyDb builds these once before it installs the authorizer, and the authorizer refuses
+// that check, so every other virtual table is refused at its first use.
+std::vector<std::string> AllowedVirtualTables();
 
 // True for the pragmas an operator may run: introspection pragmas that take a table or index
 // name (table_info, index_list, ...), and value pragmas only when read (no `= value`,
 // signalled by a null `arg`).
 bool IsAllowedPragma(const std::string& name, const char* arg);
-
-// "pragma_<name>" for every allowed pragma. SQLite checks UPDATE on sqlite_master the first
-// time a connection uses such a table-valued pragma function (while it builds the eponymous
-// virtual table, which it then keeps): ReadOnlyDb prepares each once before it installs the
-// authorizer, so the authorizer never has to allow that check.
-std::vector<std::string> PragmaFunctionNames();
 
 }  // namespace cistern::mcp

@@ -27,7 +27,31 @@ void AppendBase64(std::string* out, std::string_view in) {
   }
 }
 
+// The length of `s` as a JSON string literal written by AppendJsonString.
+size_t JsonStringSize(std::string_view s) {
+  size_t n = 2;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+      n += 2;
+    } else if (c < 0x20) {
+      n += 6;
+    } else {
+      n += 1;
+    }
+  }
+  return n;
+}
+
 }  // namespace
+
+size_t SqlValueJsonSize(const SqlValue& v) {
+  if (auto* s = std::get_if<std::string>(&v)) return JsonStringSize(*s);
+  if (auto* b = std::get_if<Blob>(&v)) return 9 + (b->bytes.size() + 2) / 3 * 4;  // "base64:"
+  std::string out;
+  AppendSqlValueJson(&out, v);
+  return out.size();
+}
 
 void AppendSqlValueJson(std::string* out, const SqlValue& v) {
   if (std::holds_alternative<std::nullptr_t>(v)) {

@@ -34,27 +34,30 @@ std::string ReplaceAll(std::string s, std::string_view from, std::string_view to
   return s;
 }
 
-std::string TextContent(std::string_view text) {
-  JsonWriter w;
-  w.BeginArray();
-  w.BeginObject();
-  w.Key("type");
-  w.String("text");
-  w.Key("text");
-  w.String(text);
-  w.EndObject();
-  w.EndArray();
-  return w.Take();
+// {"content":[{"type":"text","text":<text>}] as the start of a CallToolResult.
+void AppendTextContent(std::string* out, std::string_view text) {
+  *out += R"({"content":[{"type":"text","text":)";
+  AppendJsonString(out, text);
+  *out += "}]";
 }
 
+// The answer twice, as the spec asks: as text and as structuredContent. Built in one buffer:
+// for a large query answer this is the biggest string cistern-mcp holds.
 std::string Success(const std::string& object_json) {
-  return "{\"content\":" + TextContent(object_json) + ",\"structuredContent\":" + object_json +
-         ",\"isError\":false}";
+  std::string out;
+  out.reserve(2 * object_json.size() + object_json.size() / 4 + 96);
+  AppendTextContent(&out, object_json);
+  out += R"(,"structuredContent":)";
+  out += object_json;
+  out += R"(,"isError":false})";
+  return out;
 }
 
 std::string Failure(std::string_view tool, const Status& s) {
-  return "{\"content\":" + TextContent(fmt::format("{} failed: {}", tool, s.message())) +
-         ",\"isError\":true}";
+  std::string out;
+  AppendTextContent(&out, fmt::format("{} failed: {}", tool, s.message()));
+  out += R"(,"isError":true})";
+  return out;
 }
 
 // The tools' own queries (schema, per-device list) are not capped by --max-rows, which is

@@ -26,7 +26,7 @@ namespace cistern::mcp {
 
 struct ToolLimits {
   int64_t max_rows = 1000;  // --max-rows: the most rows one query answer holds
-  std::chrono::milliseconds query_timeout{5000};
+  std::chrono::milliseconds query_timeout{2000};
 };
 
 // The outcome of tools/call.

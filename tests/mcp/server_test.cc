@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include "mcp_test_db.h"
+#include "support/sqlite_peek.h"
 
 namespace cistern::mcp {
 namespace {
@@ -199,6 +200,53 @@ TEST_F(ServerTest, QueryReturnsColumnsRowsAndTruncation) {
                 .get_int64()
                 .value(),
             5);
+}
+
+// Every reply line is strict JSON, so valid UTF-8, even when SQLite hands back bytes that are
+// not: a TEXT value, an identifier of a hostile schema, an error message echoing them. Invalid
+// sequences become U+FFFD (docs/mcp.md). Send() parses with simdjson, which validates UTF-8.
+TEST_F(ServerTest, InvalidUtf8BecomesReplacementCharacters) {
+  auto r = Structured("query", R"j({"sql":"SELECT CAST(x'ff22c0' AS TEXT) AS v, 'é' AS e"})j");
+  EXPECT_EQ(simdjson::minify(r["rows"]), "[[\"\xEF\xBF\xBD\\\"\xEF\xBF\xBD\",\"\xC3\xA9\"]]");
+  // Truncated, overlong, surrogate and out-of-range sequences.
+  r = Structured("query", R"j({"sql":"SELECT CAST(x'41e282' AS TEXT), CAST(x'c0af' AS TEXT), )j"
+                          R"j(CAST(x'eda080' AS TEXT), CAST(x'f4908080' AS TEXT)"})j");
+  EXPECT_EQ(
+      simdjson::minify(r["rows"]),
+      "[[\"A\xEF\xBF\xBD\",\"\xEF\xBF\xBD\xEF\xBF\xBD\",\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\","
+      "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"]]");
+  // An error message that echoes a value.
+  std::string err =
+      ToolErrorText("query", R"j({"sql":"SELECT json_extract('{}', CAST(x'24ff' AS TEXT))"})j");
+  EXPECT_NE(err.find("\xEF\xBF\xBD"), std::string::npos) << err;
+}
+
+// A hostile file: identifiers and values that are not UTF-8 reach the client as U+FFFD.
+TEST_F(ServerTest, HostileIdentifiersInTheSchemaAreReplacedToo) {
+  ASSERT_TRUE(cistern::testing::ExecSql(dir_.File("events.db"),
+                                        "CREATE TABLE \"t\xff\"(\"c\xc0\" TEXT); "
+                                        "INSERT INTO \"t\xff\" VALUES ('v\xfe'); "
+                                        "CREATE VIEW v AS SELECT * FROM \"t\xff\";"));
+  Structured("list_tables", "{}");
+  EXPECT_NE(last_.find("CREATE TABLE \\\"t\xEF\xBF\xBD\\\"(\\\"c\xEF\xBF\xBD\\\" TEXT)"),
+            std::string::npos)
+      << last_;
+  auto r = Structured("query", R"j({"sql":"SELECT * FROM v"})j");
+  EXPECT_EQ(simdjson::minify(r["columns"]), "[\"c\xEF\xBF\xBD\"]");
+  EXPECT_EQ(simdjson::minify(r["rows"]), "[[\"v\xEF\xBF\xBD\"]]");
+  auto view = Structured("describe_table", R"j({"table":"v"})j");
+  EXPECT_EQ(view["columns"].at(0)["name"].get_string().value(), "c\xEF\xBF\xBD");
+}
+
+// The reply is bounded: values that do not fit are refused by name, and the server answers
+// the next call.
+TEST_F(ServerTest, OversizedValuesGiveAToolErrorAndTheServerGoesOn) {
+  std::string err = ToolErrorText("query", R"j({"sql":"SELECT zeroblob(1e9)"})j");
+  EXPECT_NE(err.find("string or blob too big"), std::string::npos) << err;
+  err = ToolErrorText("query", R"j({"sql":"SELECT CAST(zeroblob(2000000) AS TEXT) AS b"})j");
+  EXPECT_NE(err.find("column \"b\""), std::string::npos) << err;
+  auto r = Structured("query", R"j({"sql":"SELECT 7"})j");
+  EXPECT_EQ(simdjson::minify(r["rows"]), "[[7]]");
 }
 
 TEST_F(ServerTest, BacklogSummaryFigures) {

@@ -1,16 +1,22 @@
 // The real cistern-mcp binary over its stdin/stdout: framing, error codes, notifications,
 // exit codes, and a live WAL database that the real collector is writing.
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "common/json_writer.h"
 #include "mcp_test_db.h"
 #include "piped_child.h"
 #include "support/cistern_process.h"
 #include "support/http_client.h"
 #include "support/spawn.h"
+#include "support/sqlite_peek.h"
 #include "support/temp_dir.h"
 
 namespace cistern::testing {
@@ -18,8 +24,21 @@ namespace {
 
 constexpr auto kReplyTimeout = std::chrono::seconds(10);
 
+int CountEntries(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d)) {
+    if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..") ++n;
+  }
+  closedir(d);
+  return n;
+}
+
 class StdioTest : public ::testing::Test {
  protected:
+  // A server that dies mid-test must fail the test, not kill it with SIGPIPE on the next write.
+  static void SetUpTestSuite() { signal(SIGPIPE, SIG_IGN); }
   std::unique_ptr<PipedChild> StartMcp(const std::string& db, std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {CISTERN_MCP_BINARY, "--db", db};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -80,6 +99,145 @@ TEST_F(StdioTest, BadFlagsAndMissingDatabaseExit2WithoutCreatingIt) {
     EXPECT_TRUE(r.output.starts_with("cistern-mcp: ")) << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   }
+}
+
+std::string QueryLine(int id, const std::string& sql) {
+  std::string out = R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+                    R"(,"method":"tools/call","params":{"name":"query","arguments":{"sql":)";
+  AppendJsonString(&out, sql);
+  return out + "}}}";
+}
+
+// Parses a reply line strictly (simdjson validates UTF-8) and returns content[0].text, with
+// *is_error set; "<not json>" when the line does not parse.
+std::string ToolText(const std::string& line, bool* is_error) {
+  static simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(line).get(doc)) return "<not json>";
+  std::string_view text;
+  if (doc["result"]["isError"].get(*is_error) || doc["result"]["content"].at(0)["text"].get(text)) {
+    return "<no tool result>";
+  }
+  return std::string(text);
+}
+
+// The hostile queries of the security review, one after the other on one server process:
+// each gets a tool error naming the limit, and the server keeps answering.
+TEST_F(StdioTest, HostileQueriesGetToolErrorsAndTheServerKeepsAnswering) {
+  MakeTestDb(dir_.File("events.db"));
+  auto mcp = StartMcp(dir_.File("events.db"));
+  std::string hundred_blobs = "SELECT randomblob(2000000)";
+  for (int i = 1; i < 100; ++i) hundred_blobs += ", randomblob(2000000)";
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {"SELECT zeroblob(1e9)", "string or blob too big"},
+      {"SELECT zeroblob(1e8)", "string or blob too big"},
+      {"SELECT length(printf('%.*c',999999999,'x'))", "printf"},
+      {"SELECT CAST(zeroblob(1500000) AS TEXT) AS nuls", "column \"nuls\""},
+      {hundred_blobs, "out of memory"},
+  };
+  int id = 1;
+  for (const auto& [sql, expected] : hostile) {
+    const std::string line = Exchange(*mcp, QueryLine(id++, sql));
+    EXPECT_LT(line.size(), 1u << 20) << sql;
+    bool is_error = false;
+    const std::string text = ToolText(line, &is_error);
+    EXPECT_TRUE(is_error) << sql << ": " << text.substr(0, 300);
+    EXPECT_NE(text.find(expected), std::string::npos) << sql << ": " << text.substr(0, 300);
+    EXPECT_NE(Exchange(*mcp, QueryLine(id++, "SELECT 41 + 1")).find(R"("rows":[[42]])"),
+              std::string::npos)
+        << "no answer after " << sql;
+  }
+  // Many rows of big values: cut at the reply budget, marked truncated.
+  const std::string line =
+      Exchange(*mcp, QueryLine(id++,
+                               "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                               "LIMIT 50) SELECT x, hex(randomblob(500000)) FROM c"));
+  EXPECT_LT(line.size(), 14u << 20);
+  EXPECT_NE(line.find(R"("truncated":true)"), std::string::npos) << line.substr(0, 300);
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+}
+
+// No read transaction outlives a reply: once the answer is read, a TRUNCATE checkpoint (which
+// needs every reader gone) resets the WAL to zero bytes.
+TEST_F(StdioTest, NoReadTransactionOutlivesAReply) {
+  const std::string db = dir_.File("events.db");
+  MakeTestDb(db);
+  auto mcp = StartMcp(db);
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &writer), SQLITE_OK);
+  auto checkpoint = [&] {
+    EXPECT_EQ(sqlite3_exec(writer,
+                           "INSERT INTO meta(key, value) VALUES ('k', 'v') "
+                           "ON CONFLICT(key) DO UPDATE SET value = value || 'v'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(writer);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(writer, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &stmt, nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    int busy = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    struct stat st;
+    EXPECT_EQ(stat((db + "-wal").c_str(), &st), 0);
+    return busy == 0 && st.st_size == 0;
+  };
+  int id = 1;
+  for (const char* sql :
+       {"SELECT id FROM events", "SELECT count(*) FROM events",
+        "SELECT value FROM json_each('[1,2,3]')", "SELECT zeroblob(1e9)", "SELECT * FROM nope"}) {
+    EXPECT_NE(Exchange(*mcp, QueryLine(id++, sql)).find(R"("result")"), std::string::npos);
+    EXPECT_TRUE(checkpoint()) << "a reader still pins the WAL after: " << sql;
+  }
+  for (const char* tool : {"backlog_summary", "list_tables"}) {
+    EXPECT_NE(Exchange(*mcp, std::string(R"({"jsonrpc":"2.0","id":99,"method":"tools/call",)") +
+                                 R"("params":{"name":")" + tool + R"(","arguments":{}}})")
+                  .find(R"("isError":false)"),
+              std::string::npos);
+    EXPECT_TRUE(checkpoint()) << "a reader still pins the WAL after " << tool;
+  }
+  sqlite3_close(writer);
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+}
+
+TEST_F(StdioTest, DefaultQueryTimeoutIsTwoSeconds) {
+  MakeTestDb(dir_.File("events.db"));
+  auto mcp = StartMcp(dir_.File("events.db"));
+  EXPECT_NE(Exchange(*mcp, R"({"jsonrpc":"2.0","id":1,"method":"ping"})").find("result"),
+            std::string::npos);
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+  EXPECT_NE(ReadFile(log_).find("query timeout 2000 ms"), std::string::npos) << ReadFile(log_);
+}
+
+// --snapshot: every answer comes from a private copy taken at start, so the live file's WAL is
+// never pinned by a long analysis; the copy is not left behind in the temporary directory.
+TEST_F(StdioTest, SnapshotServesAPrivateCopyAndLeavesNothingBehind) {
+  const std::string db = dir_.File("events.db");
+  MakeTestDb(db);
+  TempDir tmp;
+  setenv("TMPDIR", tmp.path().c_str(), 1);
+  auto mcp = StartMcp(db, {"--snapshot"});
+  unsetenv("TMPDIR");
+  const std::string count = QueryLine(1, "SELECT count(*) FROM events");
+  EXPECT_NE(Exchange(*mcp, count).find(R"("rows":[[5]])"), std::string::npos);
+  ASSERT_TRUE(ExecSql(db, "INSERT INTO events(device_id, kind, ts) VALUES ('z', 't', 9000)"));
+  EXPECT_NE(Exchange(*mcp, count).find(R"("rows":[[5]])"), std::string::npos)
+      << "the snapshot saw a later write";
+  EXPECT_NE(Exchange(*mcp, QueryLine(2, "SELECT name FROM dbstat LIMIT 1")).find("isError\":false"),
+            std::string::npos);
+  // The copy was unlinked once opened (no -wal or -shm either): nothing left in TMPDIR.
+  EXPECT_EQ(CountEntries(tmp.path()), 0) << "snapshot files left in " << tmp.path();
+  // The live file's WAL can be reset while the snapshot server runs.
+  EXPECT_EQ(QueryRows(db, "PRAGMA wal_checkpoint(TRUNCATE)")[0][0], "0");
+  auto live = StartMcp(db);
+  EXPECT_NE(Exchange(*live, count).find(R"("rows":[[6]])"), std::string::npos);
+  mcp->CloseStdin();
+  EXPECT_EQ(mcp->Wait(kReplyTimeout), 0);
+  EXPECT_EQ(CountEntries(tmp.path()), 0);
+  EXPECT_NE(ReadFile(log_).find("snapshot of"), std::string::npos) << ReadFile(log_);
 }
 
 // The point of the "live database": the collector holds the write connection and the lock,

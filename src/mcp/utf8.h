@@ -1,0 +1,23 @@
+// Valid UTF-8 for everything cistern-mcp writes: a JSON-RPC line must be valid UTF-8 (RFC 8259),
+// but SQLite hands back whatever bytes a TEXT value or an identifier holds
+// (CAST(x'ff' AS TEXT) is TEXT). Invalid sequences are replaced by U+FFFD (see docs/mcp.md).
+// Pure functions; safe from any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cistern::mcp {
+
+// Appends `in` to `out` with every maximal invalid subpart (Unicode's "substitution of maximal
+// subparts": a truncated sequence, a stray continuation byte, an overlong form, a surrogate or a
+// code point above U+10FFFF) replaced by U+FFFD. Valid input is appended unchanged.
+void AppendValidUtf8(std::string* out, std::string_view in);
+
+// `in` with invalid sequences replaced as by AppendValidUtf8.
+std::string ValidUtf8(std::string_view in);
+
+// True when `in` is valid UTF-8.
+bool IsValidUtf8(std::string_view in);
+
+}  // namespace cistern::mcp
