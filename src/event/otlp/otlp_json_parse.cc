@@ -30,6 +30,7 @@ std::string JsonError(simdjson::error_code ec) {
   }
   return std::string("invalid JSON: ") + simdjson::error_message(ec);
 }
+
 // Rewrites an OTLP/JSON document into the standard protobuf JSON mapping that libprotobuf's
 // parser reads, guided by the message descriptor: keys that name no field are dropped (OTLP
 // receivers ignore unknown fields), known keys are written with their lowerCamelCase name, hex
@@ -159,6 +160,7 @@ class Transcoder {
   std::string* out_;
   std::vector<Frame> path_;
 };
+
 }  // namespace
 
 Status ParseOtlpJsonElement(element json, int max_value_depth, google::protobuf::Message* message) {
@@ -190,4 +192,5 @@ Status ParseOtlpJson(std::string_view json, int max_value_depth,
   }
   return ParseOtlpJsonElement(root, max_value_depth, message);
 }
+
 }  // namespace cistern::otlp

@@ -134,6 +134,7 @@ class Printer {
 
   std::string* out_;
 };
+
 }  // namespace
 
 void AppendOtlpJson(const google::protobuf::Message& message, std::string* out) {
