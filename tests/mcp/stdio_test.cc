@@ -223,7 +223,7 @@ TEST_F(StdioTest, SnapshotServesAPrivateCopyAndLeavesNothingBehind) {
   unsetenv("TMPDIR");
   const std::string count = QueryLine(1, "SELECT count(*) FROM events");
   EXPECT_NE(Exchange(*mcp, count).find(R"("rows":[[5]])"), std::string::npos);
-  ASSERT_TRUE(ExecSql(db, "INSERT INTO events(device_id, kind, ts) VALUES ('z', 't', 9000)"));
+  ASSERT_TRUE(ExecSql(db, "INSERT INTO event_log(device_id, kind, ts) VALUES ('z', 't', 9000)"));
   EXPECT_NE(Exchange(*mcp, count).find(R"("rows":[[5]])"), std::string::npos)
       << "the snapshot saw a later write";
   EXPECT_NE(Exchange(*mcp, QueryLine(2, "SELECT name FROM dbstat LIMIT 1")).find("isError\":false"),
