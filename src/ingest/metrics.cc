@@ -24,6 +24,9 @@ std::string RenderMetrics(const StoreStats& s, const HttpCounters& c,
   w.Counter("cistern_events_pruned_total",
             "Uploaded events deleted by retention or to stay under --max-db-bytes",
             s.events_pruned);
+  w.Counter("cistern_dead_letters_total",
+            "Acknowledged input that could not become an event, kept in dead_letters",
+            s.dead_letters);
   w.Counter("cistern_events_accepted_total", "Events in POST /events requests answered 200",
             c.events_accepted.load());
 

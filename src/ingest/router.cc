@@ -341,6 +341,10 @@ Response Router::Stats(const Request& req) {
   w.Int(s.events_dropped);
   w.Key("events_pruned");
   w.Int(s.events_pruned);
+  w.Key("dead_letters");
+  w.Int(s.dead_letters);
+  w.Key("upload_cursor");
+  w.Int(s.upload_cursor);
   w.Key("on_full");
   w.String(s.on_full);
   w.Key("max_db_bytes");

@@ -86,12 +86,12 @@ Status BufferPolicy::Refusal(int64_t backlog, int64_t used_bytes, int64_t events
         "({} would fit)",
         backlog, events, limits_.max_backlog, fit));
   }
-  int64_t free_bytes = std::max<int64_t>(0, limits_.max_db_bytes - used_bytes);
+  int64_t free_bytes = std::max<int64_t>(0, limits_.max_db_bytes - Headroom() - used_bytes);
   return Status::BufferFull(fmt::format(
       "buffer full: the database uses {} of --max-db-bytes {} and nothing uploaded is left to "
-      "delete; this request needs ~{}, {} are free",
+      "delete; this request needs ~{}, {} are free (after {} of headroom)",
       FormatSize(used_bytes), FormatSize(limits_.max_db_bytes), FormatSize(bytes),
-      FormatSize(free_bytes)));
+      FormatSize(free_bytes), FormatSize(Headroom())));
 }
 
 bool BufferPolicy::Accepting(const StoreCounters& c) const {

@@ -36,6 +36,7 @@ void TxnEffects::Apply(BufferState* s, StoreCounters* c) const {
   c->events_uploaded.fetch_add(shipped, std::memory_order_relaxed);
   c->events_dropped.fetch_add(evicted, std::memory_order_relaxed);
   c->events_pruned.fetch_add(pruned, std::memory_order_relaxed);
+  c->dead_letters.fetch_add(dead_letters, std::memory_order_relaxed);
   c->devices_seen.store(static_cast<int64_t>(s->device_rows.size()), std::memory_order_relaxed);
   c->shipped_events.store(std::max<int64_t>(0, cursor - min_id + 1), std::memory_order_relaxed);
   c->requests_committed.fetch_add(requests, std::memory_order_relaxed);

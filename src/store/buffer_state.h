@@ -66,12 +66,13 @@ struct TxnEffects {
   int64_t used_bytes = 0;  // estimate: state's used bytes + added - freed
   LastRun last_run;
   // What happened.
-  int64_t appended = 0;  // events inserted
-  int64_t requests = 0;  // requests inserted
-  int64_t shipped = 0;   // pending events marked shipped
-  int64_t evicted = 0;   // pending events deleted to make room
-  int64_t pruned = 0;    // shipped events deleted (room or retention)
-  bool deleted = false;  // any event row deleted (the high-water mark must be kept)
+  int64_t appended = 0;      // events inserted
+  int64_t requests = 0;      // requests inserted
+  int64_t shipped = 0;       // pending events marked shipped
+  int64_t evicted = 0;       // pending events deleted to make room
+  int64_t pruned = 0;        // shipped events deleted (room or retention)
+  int64_t dead_letters = 0;  // dead letters stored
+  bool deleted = false;      // any event row deleted (the high-water mark must be kept)
   int64_t high_water = 0;
   StringMap<DeviceDelta> devices;
   StringMap<int64_t> new_device_rows;  // devices first stored by this transaction -> row id

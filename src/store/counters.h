@@ -26,6 +26,7 @@ struct StoreCounters {
   std::atomic<int64_t> events_uploaded{0};  // shipped and marked by this process
   std::atomic<int64_t> events_dropped{0};   // un-uploaded events evicted (--on-full drop-oldest)
   std::atomic<int64_t> events_pruned{0};    // uploaded events deleted (retention, size bound)
+  std::atomic<int64_t> dead_letters{0};     // dead letters stored by this process
   std::atomic<int64_t> used_bytes{0};       // in-use pages x page size of the main file
   // Estimated bytes of requests admitted but not yet written (admission's view of room).
   std::atomic<int64_t> reserved_bytes{0};

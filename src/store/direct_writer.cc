@@ -125,9 +125,11 @@ void DirectWriter::Transact(WriteItem item) {
   Leave();
 }
 
-void DirectWriter::Submit(EventBatch batch, int64_t bytes, AppendCallback done) {
+void DirectWriter::Submit(EventBatch batch, AppendExtras extras, int64_t bytes,
+                          AppendCallback done) {
   AppendItem item;
   item.batch = std::move(batch);
+  item.extras = std::move(extras);
   item.bytes = bytes;
   item.done = std::move(done);
   Transact(std::move(item));

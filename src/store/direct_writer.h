@@ -39,7 +39,7 @@ class DirectWriter : public WritePath {
                                                      WriteState* state);
   ~DirectWriter() override;
 
-  void Submit(EventBatch batch, int64_t bytes, AppendCallback done) override;
+  void Submit(EventBatch batch, AppendExtras extras, int64_t bytes, AppendCallback done) override;
   void Run(LifecycleOp op, OpCallback done) override;
   void Stop() override;
   size_t QueueDepth() const override { return 0; }

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
+
 namespace cistern {
 namespace {
 
@@ -107,6 +109,9 @@ Result<std::unique_ptr<Lifecycle>> Lifecycle::Prepare(sql::Db& db) {
     if (!prepared.ok()) return prepared.status();
     *stmt = std::move(prepared.value());
   }
+  auto receipts = Receipts::Prepare(db);
+  if (!receipts.ok()) return receipts.status();
+  l->receipts_ = std::move(receipts.value());
   auto page_size = db.QueryInt("PRAGMA page_size", 4096);
   if (!page_size.ok()) return page_size.status();
   l->page_size_ = *page_size;
@@ -322,8 +327,14 @@ int Lifecycle::Run(const LifecycleOp& op, TxnEffects* fx, OpResult* result) {
           return RecordFailedRun(o, fx);
         } else if constexpr (std::is_same_v<T, RetainOp>) {
           return Retain(o, fx, result);
-        } else {
+        } else if constexpr (std::is_same_v<T, UpdatePayloadsOp>) {
           return UpdatePayloads(o, result);
+        } else if constexpr (std::is_same_v<T, OpenSessionOp>) {
+          return receipts_->OpenSession(o, UnixMillis(), result);
+        } else if constexpr (std::is_same_v<T, CloseSessionOp>) {
+          return receipts_->CloseSession(o, UnixMillis());
+        } else {
+          return receipts_->Release(o);
         }
       },
       op);
@@ -410,7 +421,7 @@ int Lifecycle::Retain(const RetainOp& op, TxnEffects* fx, OpResult* result) {
     sqlite3_bind_int64(del, 3, fx->min_id);
     if (int rc = StepDone(*delete_runs_); rc != SQLITE_OK) return rc;
   }
-  return SQLITE_OK;
+  return receipts_->ExpireSessions(UnixMillis());
 }
 
 int Lifecycle::UpdatePayloads(const UpdatePayloadsOp& op, OpResult* result) {

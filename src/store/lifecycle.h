@@ -18,6 +18,7 @@
 #include "event/event.h"
 #include "store/buffer_policy.h"
 #include "store/buffer_state.h"
+#include "store/receipts.h"
 #include "store/sqlite.h"
 #include "store/write_ops.h"
 
@@ -40,6 +41,10 @@ class Lifecycle {
                Status* refusal);
   // Inserts `batch` with ids fx->next_id... and counts it pending for its devices.
   int Insert(const EventBatch& batch, int64_t now_ms, TxnEffects* fx);
+  // Stores what a request keeps beside its events (dead letters, a QoS 2 receipt).
+  int Record(const AppendExtras& extras, int64_t now_ms, TxnEffects* fx) {
+    return receipts_->Record(extras, now_ms, fx);
+  }
   // Runs one op; its own outcome (and figures) in *result.
   int Run(const LifecycleOp& op, TxnEffects* fx, OpResult* result);
   // Before COMMIT: writes the devices' changes and, when events were deleted, the id
@@ -65,6 +70,7 @@ class Lifecycle {
   int Recount(BufferState* state, int64_t cursor);
 
   sql::Db& db_;
+  std::unique_ptr<Receipts> receipts_;
   std::unique_ptr<sql::Stmt> insert_, scan_, delete_range_, put_meta_;
   std::unique_ptr<sql::Stmt> device_update_, device_insert_;
   std::unique_ptr<sql::Stmt> run_ok_, run_error_, run_fold_;

@@ -84,6 +84,28 @@ CREATE VIEW events AS
     END AS uploaded_at
   FROM event_log e;
 )sql",
+    // 3: what the front-ends keep beside events (docs/lifecycle.md): dead letters (input that
+    // was acknowledged but cannot become an event: nothing is dropped silently), and MQTT
+    // sessions with their QoS 2 receipts (exactly-once into the store across reconnects and
+    // restarts).
+    R"sql(
+CREATE TABLE IF NOT EXISTS dead_letters(
+  id INTEGER PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  origin TEXT,
+  body BLOB);
+CREATE TABLE IF NOT EXISTS mqtt_sessions(
+  client_id TEXT PRIMARY KEY,
+  expiry_ms INTEGER NOT NULL,
+  disconnected_at INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mqtt_qos2(
+  client_id TEXT NOT NULL,
+  packet_id INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;
+)sql",
 };
 
 std::string RandomNodeId() {
@@ -96,8 +118,9 @@ std::string RandomNodeId() {
 
 int64_t MinDbBytes(bool indexed) {
   // sqlite_schema, event_log, devices (+ its unique index), upload_runs (+ 2 indexes), meta
-  // (+ its primary-key index); events_device with --indexed.
-  constexpr int64_t kPageSize = 4096, kBTrees = 9, kWorkingPages = 8;
+  // (+ its primary-key index), dead_letters, mqtt_sessions, mqtt_qos2; events_device with
+  // --indexed.
+  constexpr int64_t kPageSize = 4096, kBTrees = 12, kWorkingPages = 8;
   return (kBTrees + (indexed ? 1 : 0) + kWorkingPages) * kPageSize;
 }
 

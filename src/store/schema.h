@@ -11,7 +11,7 @@
 namespace cistern {
 
 // The schema version this build writes and understands.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // The smallest --max-db-bytes that leaves the schema (one page per table and index, at the
 // default page size) at least 8 pages of working room.

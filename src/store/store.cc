@@ -92,13 +92,33 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
 }
 
 void Store::Append(EventBatch batch, AppendCallback done) {
+  Append(std::move(batch), AppendExtras{}, std::move(done));
+}
+
+void Store::Append(EventBatch batch, AppendExtras extras, AppendCallback done) {
   const auto n = static_cast<int64_t>(batch.size());
-  const int64_t bytes = BufferPolicy::EstimateBytes(batch);
+  int64_t bytes = BufferPolicy::EstimateBytes(batch);
+  for (const DeadLetter& d : extras.dead_letters) {
+    bytes += BufferPolicy::EstimateBytes(d.source.size() + d.reason.size(), d.origin.size(),
+                                         d.body.size());
+  }
   if (Status s = policy_.Admit(n, bytes, counters_); !s.ok()) {
     done(AppendResult{s, 0, 0});
     return;
   }
-  writer_->Submit(std::move(batch), bytes, std::move(done));
+  writer_->Submit(std::move(batch), std::move(extras), bytes, std::move(done));
+}
+
+void Store::OpenMqttSession(std::string client_id, bool clean, int64_t expiry_ms, OpCallback done) {
+  writer_->Run(OpenSessionOp{std::move(client_id), clean, expiry_ms}, std::move(done));
+}
+
+void Store::CloseMqttSession(std::string client_id, int64_t expiry_ms, OpCallback done) {
+  writer_->Run(CloseSessionOp{std::move(client_id), expiry_ms}, std::move(done));
+}
+
+void Store::ReleaseQos2(std::string client_id, uint16_t packet_id, OpCallback done) {
+  writer_->Run(ReleaseQos2Op{std::move(client_id), packet_id}, std::move(done));
 }
 
 Result<std::unique_ptr<BacklogReader>> Store::OpenBacklogReader() {
@@ -164,6 +184,7 @@ StoreStats Store::Stats() const {
   s.events_uploaded = counters_.events_uploaded.load();
   s.events_dropped = counters_.events_dropped.load();
   s.events_pruned = counters_.events_pruned.load();
+  s.dead_letters = counters_.dead_letters.load();
   s.on_full = policy_.on_full_name();
   s.max_db_bytes = static_cast<int64_t>(options_.max_db_bytes);
   s.used_bytes = counters_.used_bytes.load();

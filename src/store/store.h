@@ -69,6 +69,7 @@ struct StoreStats {
   int64_t events_uploaded = 0;
   int64_t events_dropped = 0;
   int64_t events_pruned = 0;
+  int64_t dead_letters = 0;
   std::string on_full;
   int64_t max_db_bytes = 0;
   int64_t used_bytes = 0;
@@ -104,6 +105,21 @@ class Store {
   //  - DiskFull / IoError / Unavailable from the writer.
   // Nothing of a refused or failed request is stored. REQUIRES: !batch.empty().
   void Append(EventBatch batch, AppendCallback done);
+  // The same, with what the request keeps beside its events in the same transaction (dead
+  // letters, an MQTT QoS 2 receipt). `batch` may be empty when `extras` is not.
+  void Append(EventBatch batch, AppendExtras extras, AppendCallback done);
+
+  // MQTT sessions (the MQTT listener; docs/lifecycle.md). Each runs one transaction through
+  // the write path and calls `done` once, on the writer thread (post, do not block):
+  //  - OpenMqttSession: a client connected. `clean` ends any stored session; otherwise the
+  //    session is kept and `done` gets the packet ids of its QoS 2 receipts (PUBLISHes
+  //    stored but not yet released by PUBREL). `expiry_ms`: how long the session outlives a
+  //    disconnect (0 = not at all, -1 = for ever).
+  //  - CloseMqttSession: the client went away.
+  //  - ReleaseQos2: PUBREL arrived; answer PUBCOMP only after `done` reported ok.
+  void OpenMqttSession(std::string client_id, bool clean, int64_t expiry_ms, OpCallback done);
+  void CloseMqttSession(std::string client_id, int64_t expiry_ms, OpCallback done);
+  void ReleaseQos2(std::string client_id, uint16_t packet_id, OpCallback done);
 
   // A reader of the pending events for the uploader (one per uploader thread).
   Result<std::unique_ptr<BacklogReader>> OpenBacklogReader();

@@ -43,12 +43,34 @@ struct UpdatePayloadsOp {
   std::vector<std::pair<int64_t, std::string>> updates;  // id -> payload JSON
 };
 
-using LifecycleOp = std::variant<MarkUploadedOp, FailedRunOp, RetainOp, UpdatePayloadsOp>;
+// An MQTT client connects: with `clean`, its stored session (and QoS 2 receipts) end;
+// otherwise the session is kept and its receipts come back in OpResult::values.
+struct OpenSessionOp {
+  std::string client_id;
+  bool clean = true;
+  int64_t expiry_ms = 0;  // how long the session outlives a disconnect (-1 = for ever)
+};
+
+// An MQTT client went away: a session with expiry 0 ends now, others start expiring.
+struct CloseSessionOp {
+  std::string client_id;
+  int64_t expiry_ms = 0;
+};
+
+// PUBREL: the QoS 2 exchange of (client, packet id) is over; its receipt goes.
+struct ReleaseQos2Op {
+  std::string client_id;
+  uint16_t packet_id = 0;
+};
+
+using LifecycleOp = std::variant<MarkUploadedOp, FailedRunOp, RetainOp, UpdatePayloadsOp,
+                                 OpenSessionOp, CloseSessionOp, ReleaseQos2Op>;
 
 struct OpResult {
   Status status;
-  int64_t count = 0;  // events marked / deleted / updated
-  bool more = false;  // retention: more is due now
+  int64_t count = 0;            // events marked / deleted / updated
+  bool more = false;            // retention: more is due now
+  std::vector<int64_t> values;  // OpenSessionOp: the QoS 2 packet ids still received
 };
 using OpCallback = std::function<void(const OpResult&)>;
 

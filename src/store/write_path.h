@@ -15,7 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "event/event.h"
@@ -28,6 +30,25 @@ struct AppendResult {
   int64_t first_id = 0;  // ids of the request are first_id .. first_id + count - 1
   size_t count = 0;
 };
+// Input a front-end acknowledged but could not turn into an event (an MQTT 3.1.1 payload that
+// is not JSON, an OTLP record over the payload limit): kept, bounded, never dropped silently.
+struct DeadLetter {
+  std::string source;  // "mqtt", "otlp-logs", "otlp-metrics", ...
+  std::string reason;  // why it is not an event
+  std::string origin;  // where it came from (client id and topic, resource and record)
+  std::string body;    // the input as received
+};
+
+// What a request stores beside its events, in the same transaction.
+struct AppendExtras {
+  std::vector<DeadLetter> dead_letters;
+  // With qos2_packet_id != 0: the request is that MQTT QoS 2 PUBLISH of qos2_client; its
+  // receipt is committed with its events, so a re-sent PUBLISH is not stored twice.
+  std::string qos2_client;
+  uint16_t qos2_packet_id = 0;
+  bool empty() const { return dead_letters.empty() && qos2_packet_id == 0; }
+};
+
 // Called exactly once per request. In group mode it runs on the writer thread and must not
 // block: post the answer to the connection's executor and return.
 using AppendCallback = std::function<void(const AppendResult&)>;
@@ -43,7 +64,8 @@ class WritePath {
   // Stores `batch` atomically, as BufferPolicy allows (its admission already counted
   // `bytes`); see the callback contract above. After Stop() began, completes at once with
   // Unavailable.
-  virtual void Submit(EventBatch batch, int64_t bytes, AppendCallback done) = 0;
+  virtual void Submit(EventBatch batch, AppendExtras extras, int64_t bytes,
+                      AppendCallback done) = 0;
   // Runs `op` in a write transaction (group mode: possibly together with other requests and
   // ops; its own refusal rolls back only itself), then calls `done` with the outcome.
   virtual void Run(LifecycleOp op, OpCallback done) = 0;

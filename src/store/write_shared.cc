@@ -42,6 +42,7 @@ int RunItems(sqlite3* db, Lifecycle& lifecycle, WriteState* state, std::span<Wri
       if (rc == SQLITE_OK && a->refused.ok()) {
         a->first_id = fx->next_id;
         rc = lifecycle.Insert(a->batch, now_ms, fx);
+        if (rc == SQLITE_OK && !a->extras.empty()) rc = lifecycle.Record(a->extras, now_ms, fx);
       }
     } else {
       rc = RunOp(db, lifecycle, std::get<OpItem>(item), fx);

@@ -36,6 +36,7 @@ struct WriteState {
 // One request to store, as the write path carries it.
 struct AppendItem {
   EventBatch batch;
+  AppendExtras extras;
   int64_t bytes = 0;  // BufferPolicy::EstimateBytes, counted in reserved_bytes at admission
   AppendCallback done;
   Status refused;        // set when room-making refused it (nothing of it is stored)

@@ -24,9 +24,10 @@ Result<std::unique_ptr<Writer>> Writer::Start(std::unique_ptr<sql::Db> db,
 
 Writer::~Writer() { Stop(); }
 
-void Writer::Submit(EventBatch batch, int64_t bytes, AppendCallback done) {
+void Writer::Submit(EventBatch batch, AppendExtras extras, int64_t bytes, AppendCallback done) {
   AppendItem item;
   item.batch = std::move(batch);
+  item.extras = std::move(extras);
   item.bytes = bytes;
   item.done = std::move(done);
   Enqueue(std::move(item));

@@ -53,7 +53,7 @@ class Writer : public WritePath {
                                                WriteState* state, WriterLimits limits);
   ~Writer() override;
 
-  void Submit(EventBatch batch, int64_t bytes, AppendCallback done) override;
+  void Submit(EventBatch batch, AppendExtras extras, int64_t bytes, AppendCallback done) override;
   void Run(LifecycleOp op, OpCallback done) override;
   void Stop() override;
   size_t QueueDepth() const override;

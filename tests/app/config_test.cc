@@ -54,11 +54,11 @@ TEST_F(ConfigTest, AByteBoundTooSmallForTheSchemaIsRefusedBeforeTouchingTheDisk)
   const std::string db = dir_.File("never.db");
   std::string line = BadConfigLine({"--db", db, "--max-db-bytes", "64KiB"});
   EXPECT_NE(line.find("too small for the schema"), std::string::npos) << line;
-  EXPECT_NE(line.find("68.0 KiB"), std::string::npos) << line;
+  EXPECT_NE(line.find("80.0 KiB"), std::string::npos) << line;
   EXPECT_FALSE(std::filesystem::exists(db)) << "the database was created";
-  line = BadConfigLine({"--db", db, "--max-db-bytes", "68KiB", "--indexed"});
-  EXPECT_NE(line.find("72.0 KiB"), std::string::npos) << "--indexed adds a page: " << line;
-  EXPECT_TRUE(Parse({"--max-db-bytes", "68KiB"}).action == ParsedArgs::Action::kRun);
+  line = BadConfigLine({"--db", db, "--max-db-bytes", "80KiB", "--indexed"});
+  EXPECT_NE(line.find("84.0 KiB"), std::string::npos) << "--indexed adds a page: " << line;
+  EXPECT_TRUE(Parse({"--max-db-bytes", "80KiB"}).action == ParsedArgs::Action::kRun);
 }
 
 TEST_F(ConfigTest, FlagBeatsEnvBeatsFileBeatsDefault) {

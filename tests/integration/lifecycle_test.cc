@@ -53,7 +53,7 @@ class LifecycleTest : public ServerTest {
 TEST_F(LifecycleTest, IdsAreNeverReusedAfterTheSizeBoundDeletedTheNewestRowAndACrash) {
   const std::vector<std::string> flags = {
       "--sink",         "log",    "--upload-interval", "2s",
-      "--max-db-bytes", "112KiB", "--on-full",         "drop-oldest"};
+      "--max-db-bytes", "128KiB", "--on-full",         "drop-oldest"};
   Start(flags);
   auto a = client_->Post("/events", BigEvents(12, 5000));
   ASSERT_EQ(a.status, 200) << a.body;
@@ -111,7 +111,7 @@ TEST_F(LifecycleTest, NothingIsEvictedWhileNothingArrives) {
   ASSERT_TRUE(down.Start().ok());
   down.GoDown();
   Start({"--sink", "webhook", "--webhook-url", down.Url("/in"), "--upload-interval", "20ms",
-         "--retry-max-backoff", "20ms", "--on-full", "drop-oldest", "--max-db-bytes", "128KiB"});
+         "--retry-max-backoff", "20ms", "--on-full", "drop-oldest", "--max-db-bytes", "160KiB"});
   ASSERT_EQ(client_->Post("/events", BigEvents(12, 6000, "a")).status, 200);
   // The second batch does not fit beside the first: arriving, it evicts the oldest events.
   ASSERT_EQ(client_->Post("/events", BigEvents(12, 6000, "b")).status, 200);

@@ -154,8 +154,9 @@ TEST_F(ServerTest, ListAndDescribeTables) {
   auto tables = Structured("list_tables", "{}")["tables"];
   std::vector<std::string> names;
   for (auto t : tables.get_array()) names.emplace_back(t["name"].get_string().value());
-  EXPECT_EQ(names, (std::vector<std::string>{"devices", "event_log", "events", "meta",
-                                             "pending_events", "upload_runs"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"dead_letters", "devices", "event_log", "events",
+                                             "meta", "mqtt_qos2", "mqtt_sessions", "pending_events",
+                                             "upload_runs"}));
 
   auto log = Structured("describe_table", R"({"table":"event_log"})");
   EXPECT_EQ(log["columns"].get_array().size(), 5u);

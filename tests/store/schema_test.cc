@@ -119,7 +119,7 @@ PRAGMA user_version=1;
   }
   auto db = OpenDb(path);
   ASSERT_TRUE(Migrate(*db, false).ok());
-  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 2);
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(*db->QueryInt("SELECT value FROM meta WHERE key = 'upload_cursor'"), 4);
   EXPECT_EQ(*ReadNodeId(*db), "00000000000000ab");
   db.reset();
