@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,12 @@ Status ParseAddr(const std::string& text, std::string* host, uint16_t* port) {
   std::string p = text.substr(colon + 1);
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   if (h.empty()) h = "0.0.0.0";
+  in6_addr scratch;
+  if (inet_pton(AF_INET, h.c_str(), &scratch) != 1 &&
+      inet_pton(AF_INET6, h.c_str(), &scratch) != 1) {
+    return Status::InvalidArgument("invalid --addr '" + text + "': '" + h +
+                                   "' is not an IPv4 or IPv6 address");
+  }
   unsigned value = 0;
   auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
   if (ec != std::errc() || end != p.data() + p.size() || value > 65535) return bad();
@@ -43,6 +50,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
       "cistern: an edge event collector. Devices POST events over HTTP; each is stored durably\n"
       "in a local SQLite file (WAL, fsync) before the answer, and shipped upstream later."};
   app.get_formatter()->column_width(34);
+  app.set_version_flag("--version", "cistern " CISTERN_VERSION);
   app.footer(
       "Every flag can also be set in a TOML file (--config FILE, or CISTERN_CONFIG) under the\n"
       "same name (max-backlog = 1000), or in the environment as CISTERN_ + upper snake case\n"
@@ -169,10 +177,15 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   app.add_option("--auth-token-file", auth_token_file,
                  "require a bearer token from this file (one per line) for POST /events");
   app.add_option("--admin-token-file", admin_token_file,
-                 "require a bearer token from this file for /stats (/healthz stays open)");
+                 "require a bearer token from this file for /stats and /metrics (/healthz stays "
+                 "open)");
   app.add_option("--tls-cert", c.server.tls_cert,
                  "serve HTTPS: PEM certificate chain (with --tls-key)");
   app.add_option("--tls-key", c.server.tls_key, "serve HTTPS: PEM private key");
+  std::string allowed_hosts;
+  app.add_option("--allowed-hosts", allowed_hosts,
+                 "comma-separated host names the Host header may name (others: 403); guards "
+                 "against DNS rebinding when no token is set (default: any)");
   app.add_option("--ready-file", c.ready_file,
                  "write the bound HOST:PORT to this file once listening (for scripts)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
@@ -192,6 +205,11 @@ ParsedArgs ParseArgs(int argc, char** argv) {
     out.action = ParsedArgs::Action::kExit;
     out.exit_code = 0;
     return out;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << "cistern " CISTERN_VERSION "\n";
+    out.action = ParsedArgs::Action::kExit;
+    out.exit_code = 0;
+    return out;
   } catch (const CLI::ParseError& e) {
     return usage_error(e.what());
   }
@@ -199,7 +217,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   if (config_file.empty()) {
     if (const char* env = std::getenv("CISTERN_CONFIG")) config_file = env;
   }
-  const std::set<std::string> not_settable = {"help", "config", "print-config"};
+  const std::set<std::string> not_settable = {"help", "version", "config", "print-config"};
   ConfigOrigins origins;
   if (Status s = ApplyEnvAndFile(app, config_file, not_settable, &origins); !s.ok()) {
     return usage_error(s.message());
@@ -265,6 +283,27 @@ ParsedArgs ParseArgs(int argc, char** argv) {
     auto tokens = ReadTokenFile(*file);
     if (!tokens.ok()) return usage_error(from(flag) + ": " + tokens.status().message());
     *dst = std::move(tokens.value());
+  }
+  for (size_t start = 0; start < allowed_hosts.size();) {
+    size_t comma = allowed_hosts.find(',', start);
+    if (comma == std::string::npos) comma = allowed_hosts.size();
+    std::string h = allowed_hosts.substr(start, comma - start);
+    h.erase(0, h.find_first_not_of(' '));
+    h.erase(h.find_last_not_of(' ') + 1);
+    std::transform(h.begin(), h.end(), h.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+    if (h.empty() || h.find_first_of(":/") != std::string::npos) {
+      if (!(h.size() > 2 && h.front() == '[' && h.back() == ']')) {
+        return usage_error(from("--allowed-hosts") + ": '" + h +
+                           "' is not a host name (no port, no scheme; [::1] for IPv6)");
+      }
+    }
+    c.router.allowed_hosts.push_back(h);
+    start = comma + 1;
+  }
+  if (c.server.tls_cert.empty() != c.server.tls_key.empty()) {
+    return usage_error(c.server.tls_cert.empty() ? from("--tls-key") + " needs --tls-cert"
+                                                 : from("--tls-cert") + " needs --tls-key");
   }
   if (auto v = ParseSize(max_db_bytes); v.ok()) {
     c.store.max_db_bytes = *v;

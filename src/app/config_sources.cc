@@ -100,6 +100,11 @@ Status ApplyEnvAndFile(CLI::App& app, const std::string& config_file,
       return Status::InvalidArgument("unknown environment variable " + name +
                                      " (CISTERN_* variables must name a flag)");
     }
+    // An empty value would silently mean "off" for a token or certificate file (issue 15.7:
+    // CISTERN_AUTH_TOKEN_FILE= turned auth off): refuse it, for every setting alike.
+    if (value.empty()) {
+      return Status::InvalidArgument(name + " is set but empty (unset it to use the default)");
+    }
     from_env[it->second] = Value{value, name};
   }
 
@@ -127,6 +132,10 @@ Status ApplyEnvAndFile(CLI::App& app, const std::string& config_file,
       if (!text.ok()) {
         return Status::InvalidArgument("config " + where + ": " + name + ": " +
                                        text.status().message());
+      }
+      if (text->empty()) {
+        return Status::InvalidArgument("config " + where + ": " + name +
+                                       " is empty (remove the line to use the default)");
       }
       from_file[name] = Value{*text, where};
     }

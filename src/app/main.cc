@@ -1,4 +1,5 @@
 // cistern: wiring, signals and ordered shutdown. Everything else lives in the layers.
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -85,9 +86,27 @@ int main(int argc, char** argv) {
       endpoint->address().is_v6()
           ? fmt::format("[{}]:{}", endpoint->address().to_string(), endpoint->port())
           : fmt::format("{}:{}", endpoint->address().to_string(), endpoint->port());
-  spdlog::info("listening on http://{} (db={}, mode={}, io-threads={}, max-backlog={})", bound,
-               config.store.path, WriteModeName(config.store.mode), config.server.io_threads,
-               config.store.max_backlog);
+  const bool tls = !config.server.tls_cert.empty();
+  spdlog::info("listening on {}://{} (db={}, mode={}, io-threads={}, max-backlog={})",
+               tls ? "https" : "http", bound, config.store.path, WriteModeName(config.store.mode),
+               config.server.io_threads, config.store.max_backlog);
+  // Say what is guarded: an operator must see at once that ingest or admin is open
+  // (docs/security.md).
+  auto guard = [](const std::vector<std::string>& tokens) {
+    return tokens.empty() ? std::string("OFF (open to anyone who can connect)")
+                          : fmt::format("on ({} token(s))", tokens.size());
+  };
+  spdlog::info("auth: ingest {}; admin {}; allowed hosts: {}", guard(config.router.ingest_tokens),
+               guard(config.router.admin_tokens),
+               config.router.allowed_hosts.empty()
+                   ? std::string("any")
+                   : fmt::format("{}", fmt::join(config.router.allowed_hosts, ",")));
+  if (!endpoint->address().is_loopback() &&
+      (config.router.ingest_tokens.empty() || config.router.admin_tokens.empty())) {
+    spdlog::warn("listening beyond loopback with {} open: anyone who reaches {} can {}",
+                 config.router.ingest_tokens.empty() ? "ingest" : "admin", bound,
+                 config.router.ingest_tokens.empty() ? "store events" : "read /stats");
+  }
   if (!config.ready_file.empty() && !WriteReadyFile(config.ready_file, bound)) {
     spdlog::error("cannot write --ready-file {}", config.ready_file);
   }

@@ -23,28 +23,61 @@ bool MulOverflows(uint64_t a, uint64_t b) {
 }  // namespace
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  uint64_t n = 0;
-  std::string_view unit;
   auto bad = [&] {
     return Status::InvalidArgument("invalid duration '" + std::string(text) +
-                                   "' (expected e.g. 500ms, 30s, 5m, 24h)");
+                                   "' (expected e.g. 500ms, 1.5s, 30s, 5m, 1h30m, 7d)");
   };
-  if (!SplitNumber(text, &n, &unit)) return bad();
-  uint64_t scale = 0;
-  if (unit == "ms")
-    scale = 1;
-  else if (unit == "s" || unit.empty())
-    scale = 1000;
-  else if (unit == "m")
-    scale = 60'000;
-  else if (unit == "h")
-    scale = 3'600'000;
-  else
-    return bad();
-  if (MulOverflows(n, scale) || n * scale > uint64_t{std::numeric_limits<int64_t>::max()}) {
-    return bad();
+  // A bare integer means seconds.
+  uint64_t n = 0;
+  std::string_view unit;
+  if (SplitNumber(text, &n, &unit) && unit.empty()) {
+    if (MulOverflows(n, 1000) || n * 1000 > uint64_t{std::numeric_limits<int64_t>::max()}) {
+      return bad();
+    }
+    return std::chrono::milliseconds(static_cast<int64_t>(n * 1000));
   }
-  return std::chrono::milliseconds(static_cast<int64_t>(n * scale));
+  // Otherwise one or more <number>[.<fraction>]<unit>, units from largest to smallest, each
+  // at most once: 1h30m, 1.5s, 7d, 2m30s, 250ms.
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"ms", 1}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}};
+  uint64_t total = 0;
+  uint64_t last_scale = std::numeric_limits<uint64_t>::max();
+  std::string_view rest = text;
+  if (rest.empty()) return bad();
+  while (!rest.empty()) {
+    uint64_t whole = 0;
+    if (!SplitNumber(rest, &whole, &rest)) return bad();
+    uint64_t frac = 0, frac_div = 1;
+    if (!rest.empty() && rest.front() == '.') {
+      rest.remove_prefix(1);
+      size_t digits = 0;
+      while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') {
+        if (digits >= 9) return bad();  // finer than anything we can keep
+        frac = frac * 10 + static_cast<uint64_t>(rest[digits] - '0');
+        frac_div *= 10;
+        ++digits;
+      }
+      if (digits == 0) return bad();
+      rest.remove_prefix(digits);
+    }
+    uint64_t scale = 0;
+    for (const auto& [name, s] : kUnits) {
+      if (rest.substr(0, name.size()) == name) {
+        scale = s;
+        rest.remove_prefix(name.size());
+        break;
+      }
+    }
+    if (scale == 0 || scale >= last_scale) return bad();
+    last_scale = scale;
+    // The fraction must come to whole milliseconds (1.5s yes, 1.0005s no).
+    if ((frac * scale) % frac_div != 0) return bad();
+    if (MulOverflows(whole, scale)) return bad();
+    uint64_t part = whole * scale + frac * scale / frac_div;
+    if (part > uint64_t{std::numeric_limits<int64_t>::max()} - total) return bad();
+    total += part;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(total));
 }
 
 Result<uint64_t> ParseSize(std::string_view text) {

@@ -11,8 +11,10 @@
 
 namespace cistern {
 
-// Accepts an unsigned integer followed by one of ms, s, m, h (or no unit = seconds).
-// Returns InvalidArgument naming the text on anything else (negative, empty, unknown unit).
+// Accepts a bare unsigned integer (seconds), or one or more <number>[.<fraction>]<unit> with
+// units ms, s, m, h, d from largest to smallest, each at most once: 500ms, 1.5s, 1h30m, 7d.
+// A fraction must come to whole milliseconds. Returns InvalidArgument naming the text on
+// anything else (negative, empty, unknown or repeated unit, overflow).
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 // Accepts an unsigned integer followed by B, KiB, MiB, GiB, KB, MB, GB (or no unit = bytes).

@@ -4,9 +4,17 @@
 
 #include <cmath>
 
+#include "common/utf8.h"
+
 namespace cistern {
 
 void AppendJsonString(std::string* out, std::string_view s) {
+  // JSON is UTF-8: bytes that are not (a raw request target, a TEXT value) become U+FFFD.
+  std::string valid;
+  if (!IsValidUtf8(s)) {
+    valid = ValidUtf8(s);
+    s = valid;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   out->reserve(out->size() + s.size() + 2);
   out->push_back('"');

@@ -10,7 +10,8 @@
 namespace cistern {
 
 // Appends `s` as a JSON string literal (quotes included) to `out`, escaping ", \ and control
-// characters. Bytes >= 0x80 are copied as they are (callers pass UTF-8).
+// characters. Valid UTF-8 is copied as it is; invalid sequences (a raw request target, a TEXT
+// value from SQLite) are replaced by U+FFFD, so the output is always valid JSON.
 void AppendJsonString(std::string* out, std::string_view s);
 
 // Builds {"k":v,...} documents with correct commas. Usage:

@@ -1,5 +1,6 @@
 #include "common/secrets.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -18,10 +19,11 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 bool BearerMatches(std::string_view authorization, const std::vector<std::string>& tokens) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() ||
-      authorization.substr(0, kBearer.size()) != kBearer) {
-    return false;
+  // RFC 9110 11.1: the scheme is case-insensitive ("bearer", "BEARER"); the token is not.
+  constexpr std::string_view kBearer = "bearer ";
+  if (authorization.size() <= kBearer.size()) return false;
+  for (size_t i = 0; i < kBearer.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kBearer[i]) return false;
   }
   std::string_view presented = authorization.substr(kBearer.size());
   bool match = false;

@@ -13,8 +13,8 @@ namespace cistern {
 // a client cannot guess a token byte by byte from response times.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
-// True when `authorization` is "Bearer <t>" for one of `tokens`. Every token is compared (no
-// early exit), each in constant time.
+// True when `authorization` is "Bearer <t>" (scheme in any case) for one of `tokens`. Every token
+// is compared (no early exit), each in constant time.
 bool BearerMatches(std::string_view authorization, const std::vector<std::string>& tokens);
 
 // Reads tokens from a file: one per line; blank lines and lines starting with '#' are

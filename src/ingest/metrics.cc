@@ -6,11 +6,18 @@
 namespace cistern {
 
 std::string RenderMetrics(const StoreStats& s, const HttpCounters& c,
-                          const ComponentStatus* uploader) {
+                          const ComponentStatus* uploader, bool ready) {
   PrometheusWriter w;
   w.Family("cistern_build_info", "gauge", "Constant 1, labelled with the collector's identity");
   w.Sample("cistern_build_info", int64_t{1},
-           {{"node_id", s.node_id}, {"mode", s.mode}, {"on_full", s.on_full}});
+           {{"version", CISTERN_VERSION},
+            {"node_id", s.node_id},
+            {"mode", s.mode},
+            {"on_full", s.on_full}});
+
+  w.Family("cistern_ready", "gauge",
+           "1 while events sent now would be stored (what GET /readyz answers 200 for)");
+  w.Sample("cistern_ready", int64_t{ready ? 1 : 0});
 
   // Events through the buffer. events_written counts every id ever assigned in this file
   // (it survives restarts); the others count from this process's start.
@@ -63,7 +70,10 @@ std::string RenderMetrics(const StoreStats& s, const HttpCounters& c,
             s.requests_committed);
   w.Counter("cistern_commit_conflicts_total",
             "SQLite busy/snapshot conflicts retried (--mode concurrent only)", s.commit_conflicts);
-  w.Counter("cistern_checkpoints_total", "WAL checkpoints run", s.checkpoints);
+  w.Counter("cistern_checkpoints_total", "WAL checkpoints run inside commits", s.checkpoints);
+  w.Counter("cistern_background_checkpoints_total",
+            "Catch-up WAL checkpoints run by the checkpointer thread (outside commits)",
+            s.background_checkpoints);
 
   w.Gauge("cistern_backlog_events", "Events stored and not yet uploaded",
           static_cast<double>(s.backlog));

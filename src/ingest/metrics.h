@@ -17,6 +17,6 @@ namespace cistern {
 struct HttpCounters;
 
 std::string RenderMetrics(const StoreStats& store, const HttpCounters& http,
-                          const ComponentStatus* uploader);
+                          const ComponentStatus* uploader, bool ready);
 
 }  // namespace cistern

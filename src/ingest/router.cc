@@ -1,5 +1,7 @@
 #include "ingest/router.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/beast/core/string.hpp>
 #include <chrono>
 #include <string_view>
@@ -7,6 +9,7 @@
 #include "common/clock.h"
 #include "common/json_writer.h"
 #include "common/secrets.h"
+#include "common/utf8.h"
 #include "event/gzip.h"
 #include "ingest/metrics.h"
 #include "ingest/status_page.h"
@@ -105,6 +108,7 @@ Response Router::Reply(http::status status, std::string_view content_type, std::
   Response res{status, version};
   res.set(http::field::server, "cistern");
   res.set(http::field::content_type, content_type);
+  res.set("X-Content-Type-Options", "nosniff");
   res.keep_alive(keep_alive);
   res.body() = std::move(body);
   res.prepare_payload();
@@ -149,6 +153,58 @@ Response Router::StatusError(const Status& s, int64_t index, unsigned version, b
   return res;
 }
 
+const std::vector<std::string>* Router::TokensFor(std::string_view path) const {
+  if (path == "/events") return &options_.ingest_tokens;
+  if (path == "/stats" || path == "/metrics") return &options_.admin_tokens;
+  return nullptr;
+}
+
+std::optional<Response> Router::Screen(const Request& req, bool chunked) {
+  auto refuse = [&](http::status status, std::string_view message) {
+    counters_.requests.fetch_add(1, std::memory_order_relaxed);
+    return std::optional<Response>(Error(status, message, req.version(), false));
+  };
+  // RFC 9112 6.3: a request whose Transfer-Encoding does not end in chunked has no length
+  // we could agree on with a proxy; Content-Length beside it is a smuggling attempt.
+  if (req.find(http::field::transfer_encoding) != req.end()) {
+    if (!chunked) return refuse(http::status::bad_request, "Transfer-Encoding must end in chunked");
+    if (req.find(http::field::content_length) != req.end()) {
+      return refuse(http::status::bad_request,
+                    "Content-Length and Transfer-Encoding must not both be sent");
+    }
+  }
+  // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host.
+  const size_t hosts = req.count(http::field::host);
+  if (req.version() >= 11 && hosts != 1) {
+    return refuse(http::status::bad_request,
+                  hosts == 0 ? "missing Host header" : "more than one Host header");
+  }
+  if (!options_.allowed_hosts.empty()) {
+    std::string_view host(req[http::field::host]);
+    // "name:port", "[v6]:port", "name": keep the name.
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(
+          0, host.find(']') == std::string_view::npos ? host.size() : host.find(']') + 1);
+    } else {
+      host = host.substr(0, host.find(':'));
+    }
+    bool allowed = false;
+    for (const auto& h : options_.allowed_hosts) allowed |= beast::iequals(host, h);
+    if (!allowed) return refuse(http::status::forbidden, "Host is not in --allowed-hosts");
+  }
+  if (const auto* tokens = TokensFor(Path(req))) {
+    if (auto denied = Unauthorized(req, *tokens)) {
+      counters_.requests.fetch_add(1, std::memory_order_relaxed);
+      if (Path(req) == "/events") {
+        counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
+      }
+      denied->keep_alive(false);
+      return denied;
+    }
+  }
+  return std::nullopt;
+}
+
 void Router::Handle(Request&& req, const Post& post, Done done) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   std::string_view path = Path(req);
@@ -168,9 +224,11 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
     }
     return PostEvents(std::move(req), post, std::move(done));
   }
-  if (path == "/healthz") {
-    if (method != http::verb::get) return wrong_method("GET");
-    return done(Healthz(req));
+  if (path == "/healthz" || path == "/readyz" || path == "/livez") {
+    if (method != http::verb::get && method != http::verb::head) return wrong_method("GET");
+    Response res = Healthz(req, path == "/livez" ? Probe::kLive : Probe::kReady);
+    if (method == http::verb::head) res.body().clear();
+    return done(std::move(res));
   }
   if (path == "/stats") {
     if (method != http::verb::get) return wrong_method("GET");
@@ -263,6 +321,17 @@ std::optional<Response> Router::Unauthorized(const Request& req,
   if (tokens.empty()) return std::nullopt;
   std::string_view auth(req[http::field::authorization]);
   if (BearerMatches(auth, tokens)) return std::nullopt;
+  // One log line per 10 s at most: a client guessing tokens must not flood the log.
+  auth_failures_.fetch_add(1, std::memory_order_relaxed);
+  const int64_t now = SteadyMillis();
+  int64_t due = auth_log_due_ms_.load(std::memory_order_relaxed);
+  if (now >= due && auth_log_due_ms_.compare_exchange_strong(due, now + 10'000)) {
+    const int64_t total = auth_failures_.load(std::memory_order_relaxed);
+    const int64_t since = total - auth_failures_logged_.exchange(total);
+    spdlog::warn("refused {} request(s) with a {} bearer token (latest: {} {})", since,
+                 auth.empty() ? "missing" : "wrong", std::string(req.method_string()),
+                 ValidUtf8(std::string(Path(req)).substr(0, 64)));
+  }
   Response res = Error(http::status::unauthorized,
                        auth.empty() ? "missing bearer token (Authorization: Bearer <token>)"
                                     : "invalid bearer token",
@@ -273,8 +342,8 @@ std::optional<Response> Router::Unauthorized(const Request& req,
 
 Response Router::Metrics(const Request& req) {
   return Reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-               RenderMetrics(store_->Stats(), counters_, uploader_), req.version(),
-               req.keep_alive());
+               RenderMetrics(store_->Stats(), counters_, uploader_, store_->Accepting()),
+               req.version(), req.keep_alive());
 }
 
 Response Router::StatusPage(const Request& req) {
@@ -286,29 +355,43 @@ Response Router::StatusPage(const Request& req) {
   // The page loads nothing from elsewhere; say so to the browser too.
   res.set("Content-Security-Policy",
           "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-          "connect-src 'self'; img-src data:");
+          "connect-src 'self'; img-src data:; frame-ancestors 'none'");
   return res;
 }
 
-Response Router::Healthz(const Request& req) {
+Response Router::Healthz(const Request& req, Probe probe) {
+  // Liveness: this answer exists, so the io threads and the process work.
+  if (probe == Probe::kLive) {
+    return Json(http::status::ok, "{\"ok\":true}", req.version(), req.keep_alive());
+  }
+  // Readiness: events sent now would be stored (store healthy; below the bound, or evicting
+  // to make room). The sink's state is reported, never a reason to leave rotation: during an
+  // upstream outage the buffer is exactly what is needed (docs/api.md, "Health").
   StoreStats s = store_->Stats();
-  bool backlog_ok = (s.max_backlog == 0 || s.backlog < s.max_backlog) &&
-                    (s.max_db_bytes == 0 || s.used_bytes < s.max_db_bytes);
-  bool uploader_ok = uploader_ == nullptr || uploader_->Healthy();
-  bool ok = backlog_ok && uploader_ok;
+  const Status store_health = store_->Health();
+  const bool accepting = store_->Accepting();
+  const bool backlog_ok = (s.max_backlog == 0 || s.backlog < s.max_backlog) &&
+                          (s.max_db_bytes == 0 || s.used_bytes < s.max_db_bytes);
+  const bool upstream_ok = uploader_ == nullptr || uploader_->Healthy();
   JsonWriter w;
   w.BeginObject();
   w.Key("ok");
-  w.Bool(ok);
-  w.Key("uploader");
-  w.String(uploader_ ? uploader_->State() : "not configured");
+  w.Bool(accepting);
+  w.Key("ready");
+  w.Bool(accepting);
+  w.Key("store");
+  w.String(store_health.ok() ? "ok" : store_health.message());
   w.Key("backlog");
   w.Int(s.backlog);
   w.Key("backlog_ok");
   w.Bool(backlog_ok);
+  w.Key("uploader");
+  w.String(uploader_ ? uploader_->State() : "not configured");
+  w.Key("upstream_ok");
+  w.Bool(upstream_ok);
   w.EndObject();
-  return Json(ok ? http::status::ok : http::status::service_unavailable, w.Take(), req.version(),
-              req.keep_alive());
+  return Json(accepting ? http::status::ok : http::status::service_unavailable, w.Take(),
+              req.version(), req.keep_alive());
 }
 
 Response Router::Stats(const Request& req) {
@@ -363,6 +446,11 @@ Response Router::Stats(const Request& req) {
   w.Key("checkpoints");
   w.Int(s.checkpoints);
   WriteLatency(w, "checkpoint_ms", s.checkpoint_latency);
+  w.Key("checkpoints_deferred");
+  w.Int(s.checkpoints_deferred);
+  w.Key("background_checkpoints");
+  w.Int(s.background_checkpoints);
+  WriteLatency(w, "background_checkpoint_ms", s.background_checkpoint_latency);
   w.Key("wal_frames");
   w.Int(s.wal_frames);
   w.Key("queue_depth");

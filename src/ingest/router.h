@@ -1,11 +1,16 @@
 // Router: HTTP request -> response, without sockets (Beast's handle_request, so it can be
 // tested directly). Routes of docs/api.md:
 //   POST /events   parse + validate the whole body, then store all or nothing
-//   GET  /healthz  200/503 {ok, uploader, backlog, backlog_ok}
+//   GET  /livez    200 while the process answers (liveness)
+//   GET  /readyz   200/503: events would be stored now (readiness); /healthz is the same
+//                  {ok, ready, store, backlog, backlog_ok, uploader, upstream_ok}: the sink's
+//                  state is reported but never fails readiness
 //   GET  /stats    counters
 //   GET  /metrics  the same figures for Prometheus (text exposition 0.0.4)
 //   GET  /         the status page (HTML that polls /stats)
 // Unknown paths answer 404, known paths with another method 405 (with Allow).
+// Screen() runs on the header alone, before any body byte is read (docs/security.md): request
+// framing (RFC 9112), Host, and the bearer token of the route.
 //
 // Thread-safety: Handle may be called concurrently from any io thread. `post` and `done`
 // belong to the calling connection: `done` is always called through `post` (or inline, when
@@ -33,10 +38,14 @@ struct RouterOptions {
   size_t max_body_bytes = 1 << 20;  // also bounds a gzip body once decompressed
   ParseLimits parse;
   int retry_after_seconds = 1;
-  // Bearer tokens accepted for POST /events (empty = open). /healthz is always open.
+  // Bearer tokens accepted for POST /events (empty = open). /healthz, /readyz and /livez are
+  // always open.
   std::vector<std::string> ingest_tokens;
   // Bearer tokens required for /stats and /metrics (empty = open).
   std::vector<std::string> admin_tokens;
+  // Host names (lower case, no port) a request's Host may name; empty = any. Guards the
+  // open endpoints against DNS rebinding when no token is set (docs/security.md).
+  std::vector<std::string> allowed_hosts;
 };
 
 // Per-status request counts for /stats and /metrics. Thread-safe (atomics).
@@ -69,6 +78,13 @@ class Router {
 
   void Handle(Request&& req, const Post& post, Done done);
 
+  // The verdict on a request whose header is in and whose body is not read yet: nullopt to go
+  // on, or the answer to send before closing (Connection: close): 400 for framing a proxy
+  // could read differently (a Transfer-Encoding not ending in chunked, Content-Length beside
+  // Transfer-Encoding, no or several Host on HTTP/1.1), 403 for a Host not allowed, 401 for a
+  // route whose token is missing or wrong. `chunked`: the parser's verdict on the framing.
+  std::optional<Response> Screen(const Request& req, bool chunked);
+
   // Builds the error answer for failures caught before a request reached the router (e.g.
   // the session's body limit). Counts it like any other answer.
   Response Error(http::status status, std::string_view message, unsigned version, bool keep_alive);
@@ -77,7 +93,8 @@ class Router {
 
  private:
   void PostEvents(Request&& req, const Post& post, Done done);
-  Response Healthz(const Request& req);
+  enum class Probe { kLive, kReady };
+  Response Healthz(const Request& req, Probe probe);
   Response Stats(const Request& req);
   Response StatusPage(const Request& req);
   Response Metrics(const Request& req);
@@ -91,7 +108,12 @@ class Router {
   const RouterOptions options_;
   const ComponentStatus* const uploader_;
   // 401 answer, or nullopt when `tokens` is empty or the request carries one of them.
+  // Failures are logged, rate-limited (one line per 10 s with the count).
   std::optional<Response> Unauthorized(const Request& req, const std::vector<std::string>& tokens);
+  // The tokens guarding `path` (nullptr: an open route).
+  const std::vector<std::string>* TokensFor(std::string_view path) const;
+  std::atomic<int64_t> auth_failures_{0}, auth_failures_logged_{0};
+  std::atomic<int64_t> auth_log_due_ms_{0};
 
   HttpCounters counters_;
 };

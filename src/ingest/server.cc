@@ -37,6 +37,15 @@ Result<tcp::endpoint> Server::Listen() {
     tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                       asio::ssl::context::no_tlsv1_1);
+    // TLS 1.2: ECDHE key exchange with AEAD ciphers only (forward secrecy; no static RSA, no
+    // CBC/SHA-1), Mozilla's "intermediate" list. TLS 1.3 suites are all AEAD and stay as they
+    // are (docs/security.md).
+    if (SSL_CTX_set_cipher_list(tls_->native_handle(),
+                                "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1) {
+      return Status::Internal("TLS: cannot set the TLS 1.2 cipher list");
+    }
     tls_->use_certificate_chain_file(options_.tls_cert, ec);
     if (ec) {
       return Status::InvalidArgument("--tls-cert " + options_.tls_cert + ": " + ec.message());

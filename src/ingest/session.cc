@@ -98,7 +98,8 @@ void BasicSession<Stream>::Expire() {
 template <class Stream>
 void BasicSession<Stream>::Evict() {
   asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-    if (self->state_ == State::kReadingHeader || self->state_ == State::kHandshake) {
+    if (self->state_ == State::kReadingHeader || self->state_ == State::kHandshake ||
+        self->lingering_) {
       self->DoClose();
     }
   });
@@ -126,10 +127,17 @@ void BasicSession<Stream>::OnReadHeader(beast::error_code ec, size_t) {
   if (state_ == State::kClosing) return;
   if (ec) return OnReadError(ec);
   state_ = State::kReadingBody;
+  // Framing, Host and token are judged on the header: a client without the token is answered
+  // 401 and cut off before a byte of its body is read or buffered (docs/security.md).
+  if (auto refused = router_.Screen(parser_->get(), parser_->chunked())) {
+    return DoWrite(std::move(*refused));
+  }
   // Refuse an oversized body before reading it: Content-Length says so up front.
   if (auto len = parser_->content_length(); len && *len > limits_.max_body_bytes) {
     return OnReadError(http::error::body_limit);
   }
+  header_fields_ = static_cast<size_t>(
+      std::distance(parser_->get().base().begin(), parser_->get().base().end()));
   SetDeadline(limits_.body_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&BasicSession::OnReadBody, this->shared_from_this()));
@@ -139,6 +147,16 @@ template <class Stream>
 void BasicSession<Stream>::OnReadBody(beast::error_code ec, size_t) {
   if (state_ == State::kClosing) return;  // see OnReadHeader
   if (ec) return OnReadError(ec);
+  // Beast appends a chunked body's trailer fields to the header. They were not screened and
+  // must not count as header fields (an Authorization sent only in the trailer authenticated
+  // a POST, issue 15.4): drop them (RFC 9110 6.5.1 lets a recipient discard trailers).
+  if (parser_->chunked()) {
+    auto& fields = parser_->get().base();
+    auto it = fields.begin();
+    std::advance(it,
+                 std::min(header_fields_, static_cast<size_t>(std::distance(it, fields.end()))));
+    while (it != fields.end()) it = fields.erase(it);
+  }
   state_ = State::kHandling;
   deadline_ms_.store(0, std::memory_order_relaxed);  // the store bounds this wait, not the peer
   auto ex = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
@@ -196,6 +214,9 @@ void BasicSession<Stream>::DoLingerClose() {
   // answer we just wrote before the client reads it (typical after an early 413). So: stop
   // sending, then drain what the client still sends, bounded in bytes and time.
   state_ = State::kClosing;
+  lingering_ = true;
+  // A lingering connection holds no request: at the connection limit it makes room first.
+  idle_since_ms_.store(NowMs(), std::memory_order_relaxed);
   // Over TLS the bytes still coming are records we would have to decrypt: just close.
   if constexpr (kTls) return DoClose();
   beast::error_code ec;
@@ -221,6 +242,8 @@ void BasicSession<Stream>::DoDrain() {
 template <class Stream>
 void BasicSession<Stream>::DoClose() {
   state_ = State::kClosing;
+  lingering_ = false;
+  idle_since_ms_.store(0, std::memory_order_relaxed);
   deadline_ms_.store(0, std::memory_order_relaxed);
   beast::error_code ec;
   beast::get_lowest_layer(stream_).shutdown(asio::ip::tcp::socket::shutdown_both, ec);

@@ -5,7 +5,9 @@
 // Bounds (docs/api.md, limits at the edge): a fresh parser per message with body_limit (over it:
 // 413 and the connection closes; a Content-Length over the limit is refused before the body is
 // read) and a header limit; a deadline before every read (header: also the keep-alive idle limit;
-// body) and every write; one request in flight per connection.
+// body) and every write; one request in flight per connection. The header is screened
+// (Router::Screen: framing, Host, token) before a byte of body is read; a refused request is
+// answered and the connection closed (docs/security.md).
 //
 // Deadlines are not one Asio timer per operation (a timer arm + cancel per request cost more
 // than the rest of the request); each session stores its deadline and the server's sweep
@@ -109,6 +111,8 @@ class BasicSession : public SessionBase, public std::enable_shared_from_this<Bas
   const SessionLimits& limits_;
   SessionTracker& tracker_;
   State state_ = kTls ? State::kHandshake : State::kReadingHeader;
+  bool lingering_ = false;    // answered with Connection: close, draining the client's rest
+  size_t header_fields_ = 0;  // fields of the header, before any chunked trailer
   bool closing_ = false;
   size_t linger_budget_ = 0;
 };

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   app.add_flag("--snapshot", snapshot,
                "serve a private copy of the database taken at start (in $TMPDIR), so long "
                "analyses never hold a read transaction on the live file");
+  app.set_version_flag("--version", "cistern-mcp " CISTERN_VERSION);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

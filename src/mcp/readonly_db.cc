@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 
 #include "mcp/sql_guard.h"
-#include "mcp/utf8.h"
+#include "common/utf8.h"
 
 namespace cistern::mcp {
 namespace {

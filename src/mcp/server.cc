@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "common/json_writer.h"
-#include "mcp/utf8.h"
+#include "common/utf8.h"
 
 namespace cistern::mcp {
 namespace {

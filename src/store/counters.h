@@ -40,6 +40,13 @@ struct StoreCounters {
   std::atomic<int64_t> checkpoints{0};       // PASSIVE checkpoints run by the writer
   LatencyHistogram commit_latency;           // BEGIN..COMMIT of each group
   LatencyHistogram checkpoint_latency;       // each checkpoint (part of its COMMIT)
+  // Catch-up checkpoints handed to the Checkpointer thread (the WAL had grown past
+  // WriteState::catchup_frames, e.g. behind a long reader), and their duration (not in any
+  // COMMIT).
+  std::atomic<int64_t> checkpoints_deferred{0};
+  std::atomic<int64_t> inline_checkpoint_max_frames{0};  // most frames one in-commit one faced
+  std::atomic<int64_t> background_checkpoints{0};
+  LatencyHistogram background_checkpoint_latency;
 };
 
 }  // namespace cistern

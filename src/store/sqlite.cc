@@ -5,7 +5,11 @@
 namespace cistern::sql {
 
 Status MapError(int rc, sqlite3* db, std::string_view what) {
-  const char* msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  // The connection's message belongs to its last call, which may not be the one that
+  // returned `rc` (a BUSY from a commit read as "not an error", issue 16.3): use it only when
+  // it is about this very code.
+  const char* msg =
+      db && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   std::string text = fmt::format("{}: {} (sqlite code {})", what, msg, rc);
   switch (rc & 0xff) {
     case SQLITE_FULL:

@@ -71,6 +71,13 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
     if (Status s = (*lifecycle)->Load(&store->buffer_, &store->counters_); !s.ok()) return s;
   }
   store->state_.loaded = true;
+  auto checkpointer = Checkpointer::Start(options.path, &store->counters_);
+  if (!checkpointer.ok()) return checkpointer.status();
+  store->checkpointer_ = std::move(checkpointer.value());
+  store->state_.checkpointer = store->checkpointer_.get();
+  if (options.checkpoint_catchup_frames >= 0) {
+    store->state_.catchup_frames = options.checkpoint_catchup_frames;
+  }
 
   if (options.mode == WriteMode::kGroup) {
     auto writer = Writer::Start(std::move(db.value()), std::move(lifecycle.value()), &store->state_,
@@ -193,6 +200,10 @@ StoreStats Store::Stats() const {
   s.requests_committed = counters_.requests_committed.load();
   s.commit_conflicts = counters_.commit_conflicts.load();
   s.checkpoints = counters_.checkpoints.load();
+  s.checkpoints_deferred = counters_.checkpoints_deferred.load();
+  s.inline_checkpoint_max_frames = counters_.inline_checkpoint_max_frames.load();
+  s.background_checkpoints = counters_.background_checkpoints.load();
+  s.background_checkpoint_latency = counters_.background_checkpoint_latency.Take();
   s.wal_frames = counters_.wal_frames.load();
   s.queue_depth = writer_ ? static_cast<int64_t>(writer_->QueueDepth()) : 0;
   s.db_bytes = FileSize(options_.path) + FileSize(options_.path + "-wal");
@@ -209,6 +220,10 @@ void Store::Close() {
   maintenance_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
   if (writer_) writer_->Stop();
+  // After the writer (whose hook nudges it), before the lock goes: the writer's final
+  // TRUNCATE checkpoint ran on the last-but-one connection; closing this one lets SQLite
+  // remove -wal and -shm.
+  if (checkpointer_) checkpointer_->Stop();
   if (lock_) {
     spdlog::info("store {} closed: events={} backlog={}", options_.path,
                  counters_.events_written.load(), counters_.backlog.load());

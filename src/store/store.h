@@ -29,6 +29,7 @@
 #include "store/backlog_reader.h"
 #include "store/buffer_policy.h"
 #include "store/buffer_state.h"
+#include "store/checkpointer.h"
 #include "store/counters.h"
 #include "store/write_path.h"
 #include "store/write_shared.h"
@@ -52,6 +53,9 @@ struct StoreOptions {
   std::chrono::milliseconds retain_uploaded{24LL * 3600 * 1000};
   int64_t retention_chunk = 2000;                        // events per retention transaction
   std::chrono::milliseconds maintenance_interval{1000};  // how often retention looks
+  // WAL frames past which checkpoints leave the commit path for the Checkpointer thread
+  // (-1 = the default, 4000 frames ~ 16 MiB; 0 = never).
+  int checkpoint_catchup_frames = -1;
   WriterLimits writer;
 };
 
@@ -78,6 +82,8 @@ struct StoreStats {
   int64_t requests_committed = 0;
   int64_t commit_conflicts = 0;
   int64_t checkpoints = 0;
+  int64_t checkpoints_deferred = 0, background_checkpoints = 0, inline_checkpoint_max_frames = 0;
+  LatencyHistogram::Snapshot background_checkpoint_latency;
   int64_t wal_frames = 0;
   int64_t queue_depth = 0;
   int64_t db_bytes = 0;  // main file + WAL
@@ -168,6 +174,7 @@ class Store {
   WriteState state_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<WritePath> writer_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // outlives writer_ (its hook nudges it)
 
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;

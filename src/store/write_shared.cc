@@ -86,11 +86,28 @@ int OnWalCommit(void* arg, sqlite3* db, const char* name, int frames) {
   // Runs inside COMMIT, after the WAL was synced: the transaction is already durable.
   // Small, frequent checkpoints here beat a background checkpointer thread on this box on
   // throughput *and* tail latency (docs/storage.md has the measurements): a background
-  // PASSIVE checkpoint never catches up under sustained load, and the WAL can only rewind
-  // once a checkpoint copied every frame, so the stall that finally resets it is long.
+  // PASSIVE checkpoint alone never catches up under sustained load, and the WAL can only
+  // rewind once a checkpoint copied every frame. So the normal case stays here; only a WAL
+  // grown behind a reader goes to the Checkpointer, and once it has copied all but the last
+  // few frames, the small remainder is copied here again and the WAL rewinds.
   auto* state = static_cast<WriteState*>(arg);
   state->counters->wal_frames.store(frames, std::memory_order_relaxed);
+  // Frames not yet copied, as far as the checkpointer last saw (after a rewind its figure is
+  // stale and larger than `frames`: then every frame counts).
+  int64_t copied = state->checkpointer ? state->checkpointer->backfilled() : 0;
+  int64_t uncopied = frames >= copied ? frames - copied : frames;
+  // That many frames were pinned by a reader: copying them here would stall this commit (and
+  // every request in its group) for as long as the copy takes. Hand them over.
+  if (state->checkpointer != nullptr && state->catchup_frames > 0 &&
+      uncopied >= state->catchup_frames) {
+    state->counters->checkpoints_deferred.fetch_add(1, std::memory_order_relaxed);
+    state->checkpointer->Nudge();
+    return SQLITE_OK;
+  }
   if (frames < state->checkpoint_frames) return SQLITE_OK;
+  if (uncopied > state->counters->inline_checkpoint_max_frames.load(std::memory_order_relaxed)) {
+    state->counters->inline_checkpoint_max_frames.store(uncopied, std::memory_order_relaxed);
+  }
   auto t0 = std::chrono::steady_clock::now();
   int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   state->counters->checkpoint_latency.Record(static_cast<uint64_t>(

@@ -14,6 +14,7 @@
 #include "event/event.h"
 #include "store/buffer_policy.h"
 #include "store/buffer_state.h"
+#include "store/checkpointer.h"
 #include "store/counters.h"
 #include "store/lifecycle.h"
 #include "store/sqlite.h"
@@ -28,6 +29,10 @@ struct WriteState {
   BufferState* buffer = nullptr;
   const BufferPolicy* policy = nullptr;
   int checkpoint_frames = 1000;
+  // Past this many WAL frames the hook leaves the checkpoint to `checkpointer` (never inside
+  // a COMMIT). 0 or no checkpointer: always in-commit.
+  int catchup_frames = 4000;
+  Checkpointer* checkpointer = nullptr;
   bool loaded = false;  // Lifecycle::Load succeeded (the high-water mark may be saved)
   mutable std::mutex sticky_mu;
   Status sticky;  // guarded by sticky_mu: once set, every write fails with it
@@ -70,7 +75,8 @@ void CompleteItems(std::span<WriteItem> items, const Status& failure, WriteState
 void RecordCommit(WriteState* state, Lifecycle& lifecycle, const TxnEffects& fx, uint64_t micros);
 
 // Installs the WAL hook that records WAL size and runs a small PASSIVE checkpoint once the
-// WAL reaches state->checkpoint_frames (see docs/storage.md for why in-commit).
+// WAL reaches state->checkpoint_frames (see docs/storage.md for why in-commit); past
+// state->catchup_frames it nudges state->checkpointer instead.
 void InstallCheckpointHook(sqlite3* db, WriteState* state);
 
 // Turns a failed transaction's SQLite code into the Status its items get, and makes it

@@ -40,11 +40,27 @@ TEST(ParseDurationTest, NoUnitMeansSeconds) {
 }
 
 TEST(ParseDurationTest, RejectsMalformedText) {
-  for (const char* text : {"", "ms", "s", "-1s", "-5", "+1s", "1.5s", " 1s", "1 s", "1s ", "1x",
-                           "1sec", "1S", "1MS", "1d", "abc", "1s1", "0x10s", "1μs"}) {
+  for (const char* text :
+       {"",    "ms",      "s",     "-1s",  "-5",     "+1s", " 1s",   "1 s", "1s ",
+        "1x",  "1sec",    "1S",    "1MS",  "abc",    "1s1", "0x10s", "1μs", "1.s",
+        ".5s", "1.0005s", "30m1h", "1s1s", "1h 30m", "1.5", "1..5s"}) {
     Result<milliseconds> r = ParseDuration(text);
     ASSERT_FALSE(r.ok()) << "'" << text << "' parsed as " << r.value().count() << "ms";
     EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << text;
+  }
+}
+
+TEST(ParseDurationTest, AcceptsCompoundFractionalAndDayDurations) {
+  // Issue 16: 1h30m, 1.5s and 7d were rejected.
+  struct Case {
+    const char* text;
+    int64_t ms;
+  } cases[] = {{"1h30m", 5'400'000},   {"1.5s", 1500},    {"7d", 604'800'000}, {"2m30s", 150'000},
+               {"1d12h", 129'600'000}, {"0.25m", 15'000}, {"1s500ms", 1500},   {"0.001s", 1}};
+  for (const auto& c : cases) {
+    Result<milliseconds> r = ParseDuration(c.text);
+    ASSERT_TRUE(r.ok()) << c.text << ": " << r.status().message();
+    EXPECT_EQ(r.value().count(), c.ms) << c.text;
   }
 }
 

@@ -95,6 +95,16 @@ TEST(AppendJsonStringTest, Utf8PassesThroughUnchanged) {
   EXPECT_EQ(RoundTrip(input), input);
 }
 
+TEST(AppendJsonStringTest, InvalidUtf8IsReplacedNotCopied) {
+  // GET /\xff\xfe\x80 was echoed raw into the 404 body (issue 15.6): not JSON for a strict
+  // reader.
+  std::string json;
+  AppendJsonString(&json, "/\xff\xfe\x80" "a\xc0");
+  EXPECT_EQ(json,
+            "\"/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+            "a\xef\xbf\xbd\"");
+}
+
 TEST(AppendJsonStringTest, DelAndSlashNeedNoEscape) {
   // 0x7f and '/' are legal unescaped in JSON; whatever the writer does must read back intact.
   EXPECT_EQ(RoundTrip("a\x7f/b"), "a\x7f/b");

@@ -203,6 +203,29 @@ TEST_F(ApiTest, FullBufferIs503WithRetryAfterAndStoresNothing) {
   EXPECT_EQ(h.body.find("\"backlog_ok\":false") != std::string::npos, true) << h.body;
 }
 
+// Issue 16.1: liveness, readiness and upstream are separate signals. Over the bound with
+// drop-oldest the collector still stores events: ready. With reject it is not ready, but alive.
+TEST_F(ApiTest, ReadinessMeansEventsWouldBeStoredAndLivenessThatTheProcessAnswers) {
+  Start({"--max-backlog", "2", "--on-full", "drop-oldest"});
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(client_->Post("/events", kEvent).status, 200);
+  EXPECT_EQ(client_->Get("/readyz").status, 200);
+  EXPECT_EQ(client_->Get("/healthz").status, 200);
+  EXPECT_EQ(client_->Get("/livez").status, 200);
+  auto m = client_->Get("/metrics");
+  EXPECT_NE(m.body.find("\ncistern_ready 1\n"), std::string::npos) << m.body;
+  server_->Stop();
+
+  // The same file (2 pending) under reject: full, so not ready; still alive.
+  Start({"--max-backlog", "2"});
+  EXPECT_EQ(client_->Post("/events", kEvent).status, 503);
+  auto r = client_->Get("/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("\"ready\":false"), std::string::npos) << r.body;
+  EXPECT_EQ(client_->Get("/livez").status, 200);
+  m = client_->Get("/metrics");
+  EXPECT_NE(m.body.find("\ncistern_ready 0\n"), std::string::npos) << m.body;
+}
+
 TEST_F(ApiTest, BatchLargerThanTheWholeBufferIs413NotAnEndless503) {
   Start({"--max-backlog", "2"});
   auto r = client_->Post("/events", std::string("[") + kEvent + "," + kEvent + "," + kEvent + "]");

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <string>
@@ -132,6 +133,20 @@ TEST_F(RestartTest, SigtermFinishesInFlightRequestsBeforeExiting) {
   EXPECT_EQ(code, 0);
   ASSERT_GT(acked.size(), 0u);
   ExpectAllStored(acked);
+}
+
+// Issue 16.5: a clean stop removes -wal and -shm (docs/storage.md), with an uploader too:
+// its read connection must be closed before the writer's final checkpoint.
+TEST_F(RestartTest, ACleanStopLeavesNoWalOrShmWithOrWithoutAnUploader) {
+  for (const char* sink : {"none", "log"}) {
+    Start({"--sink", sink, "--upload-interval", "50ms"});
+    PostSome(5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(server_->Stop(), 0) << server_->Log();
+    server_.reset();
+    EXPECT_FALSE(std::filesystem::exists(db() + "-wal")) << "--sink " << sink;
+    EXPECT_FALSE(std::filesystem::exists(db() + "-shm")) << "--sink " << sink;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "support/server_fixture.h"
@@ -62,15 +63,39 @@ TEST_F(TlsTest, EventsArriveOverHttpsAndPlainHttpIsNotServed) {
   EXPECT_EQ(Rows(), 3);
 }
 
+// Issue 15.5: TLS 1.2 took OpenSSL's default list (static RSA, CBC/SHA-1). Only ECDHE with
+// AEAD is offered now; TLS 1.3 stays. openssl s_client is the peer.
+TEST_F(TlsTest, Tls12OffersOnlyForwardSecretAeadSuites) {
+  MakeCertificate();
+  Start({"--tls-cert", cert_, "--tls-key", key_});
+  EXPECT_NE(server_->Log().find("listening on https://"), std::string::npos) << server_->Log();
+  const std::string connect = "echo | timeout 10 openssl s_client -brief -connect 127.0.0.1:" +
+                              std::to_string(server_->port());
+  int code = -1;
+  for (const char* weak : {"AES128-SHA", "AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA",
+                           "ECDHE-RSA-AES256-SHA384", "DHE-RSA-AES128-GCM-SHA256"}) {
+    std::string out = RunShell(connect + " -tls1_2 -cipher " + weak, &code);
+    EXPECT_NE(code, 0) << weak << " was accepted:\n" << out;
+  }
+  for (const char* strong : {"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-CHACHA20-POLY1305"}) {
+    std::string out = RunShell(connect + " -tls1_2 -cipher " + strong, &code);
+    EXPECT_EQ(code, 0) << strong << " was refused:\n" << out;
+  }
+  std::string out = RunShell(connect + " -tls1_3", &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("TLSv1.3"), std::string::npos) << out;
+}
+
 TEST_F(TlsTest, ACertificateThatDoesNotLoadIsAClearError) {
   MakeCertificate();
   RunResult r = RunCistern({"--db", dir_.File("e.db"), "--addr", "127.0.0.1:0", "--tls-cert",
                             dir_.File("missing.pem"), "--tls-key", key_});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("--tls-cert"), std::string::npos) << r.output;
-  r = RunCistern({"--db", dir_.File("e.db"), "--addr", "127.0.0.1:0", "--tls-cert", cert_});
-  EXPECT_NE(r.exit_code, 0);
+  r = RunCistern({"--db", dir_.File("f.db"), "--addr", "127.0.0.1:0", "--tls-cert", cert_});
+  EXPECT_EQ(r.exit_code, 2) << "a usage error, found before the database is touched";
   EXPECT_NE(r.output.find("--tls-key"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("f.db")));
 }
 
 }  // namespace

@@ -191,6 +191,58 @@ TEST_F(StoreTest, CleanCloseLeavesNoWalBehind) {
   EXPECT_EQ(CountEvents(db()), 50);
 }
 
+// Issue 17: a reader holding a transaction pins the WAL; when it lets go, the copy of the
+// grown WAL must not run inside a commit. It goes to the checkpointer thread, and the WAL
+// rewinds once the copy is done.
+TEST_F(StoreTest, AWalGrownBehindAReaderIsCopiedOutsideTheCommitsThenRewinds) {
+  StoreOptions o;
+  o.path = db();
+  o.max_backlog = 0;
+  o.checkpoint_catchup_frames = 200;
+  auto opened = Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  auto store = opened.value();
+  AppendAndWait(*store, MakeBatch(10));
+
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db().c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM event_log;", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  const std::string payload(600, 'x');
+  for (int i = 0; i < 120; ++i) {
+    EventBatch b;
+    for (int j = 0; j < 20; ++j) b.Add("dev", "t", "\"" + payload + "\"", true, 1000);
+    ASSERT_TRUE(AppendAndWait(*store, std::move(b)).status.ok());
+  }
+  StoreStats pinned = store->Stats();
+  EXPECT_GT(pinned.wal_frames, 200) << "the reader should have pinned the WAL";
+  EXPECT_GT(pinned.checkpoints_deferred, 0);
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(reader);
+
+  // Commits go on; the checkpointer copies the backlog of frames, the hook the last few, and
+  // the WAL rewinds (a commit then finds a short WAL).
+  int64_t frames = pinned.wal_frames;
+  int singles = 0;
+  for (int i = 0; i < 200 && frames >= 200; ++i) {
+    AppendAndWait(*store, MakeBatch(1));
+    ++singles;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    frames = store->Stats().wal_frames;
+  }
+  StoreStats after = store->Stats();
+  EXPECT_LT(frames, 200) << "the WAL never rewound: background " << after.background_checkpoints
+                         << ", deferred " << after.checkpoints_deferred << ", in-commit "
+                         << after.checkpoints << " (largest " << after.inline_checkpoint_max_frames
+                         << " frames)";
+  EXPECT_GT(after.background_checkpoints, 0) << "the big copy ran inside commits";
+  // In-commit checkpoints ran only on a short remainder: never one with 200+ frames to copy.
+  EXPECT_LT(after.inline_checkpoint_max_frames, 200);
+  store->Close();
+  EXPECT_EQ(CountEvents(db()), 10 + 120 * 20 + singles);
+}
+
 TEST_F(StoreTest, SecondOpenOfTheSameFileIsRefusedWithTheLockName) {
   auto first = Open();
   StoreOptions o;

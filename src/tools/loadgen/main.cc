@@ -107,10 +107,14 @@ int main(int argc, char** argv) {
   app.add_option("--dir", exp.dir, "experiments: where the fresh databases go (default: temp)");
   app.add_option("--json", json_file, "also write the results as JSON to this file");
 
+  app.set_version_flag("--version", "cistern-loadgen " CISTERN_VERSION);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << "cistern-loadgen " CISTERN_VERSION "\n";
     return 0;
   } catch (const CLI::ParseError& e) {
     return UsageError(e.what());

@@ -1,10 +1,10 @@
-#include "mcp/utf8.h"
+#include "common/utf8.h"
 
 #include <simdjson.h>
 
 #include <cstdint>
 
-namespace cistern::mcp {
+namespace cistern {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
@@ -76,4 +76,4 @@ std::string ValidUtf8(std::string_view in) {
   return out;
 }
 
-}  // namespace cistern::mcp
+}  // namespace cistern

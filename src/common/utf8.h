@@ -1,13 +1,14 @@
-// Valid UTF-8 for everything cistern-mcp writes: a JSON-RPC line must be valid UTF-8 (RFC 8259),
-// but SQLite hands back whatever bytes a TEXT value or an identifier holds
-// (CAST(x'ff' AS TEXT) is TEXT). Invalid sequences are replaced by U+FFFD (see docs/mcp.md).
+// Valid UTF-8 for everything Cistern writes as JSON: JSON must be valid UTF-8 (RFC 8259), but
+// SQLite hands back whatever bytes a TEXT value holds (CAST(x'ff' AS TEXT) is TEXT) and a
+// request target can carry any byte. Invalid sequences are replaced by U+FFFD (docs/mcp.md,
+// docs/security.md).
 // Pure functions; safe from any thread.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace cistern::mcp {
+namespace cistern {
 
 // Appends `in` to `out` with every maximal invalid subpart (Unicode's "substitution of maximal
 // subparts": a truncated sequence, a stray continuation byte, an overlong form, a surrogate or a
@@ -20,4 +21,4 @@ std::string ValidUtf8(std::string_view in);
 // True when `in` is valid UTF-8.
 bool IsValidUtf8(std::string_view in);
 
-}  // namespace cistern::mcp
+}  // namespace cistern
