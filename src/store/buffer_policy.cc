@@ -22,29 +22,46 @@ int64_t BufferPolicy::EstimateBytes(const EventBatch& batch) {
   return total;
 }
 
+BufferLimits BufferPolicy::limits() const {
+  BufferLimits l;
+  l.max_backlog = max_backlog_.load();
+  l.max_db_bytes = max_db_bytes_.load();
+  l.schema_bytes = schema_bytes_.load();
+  l.on_full = on_full_.load();
+  return l;
+}
+
+void BufferPolicy::SetLimits(const BufferLimits& l) {
+  max_backlog_.store(l.max_backlog);
+  max_db_bytes_.store(l.max_db_bytes);
+  schema_bytes_.store(l.schema_bytes);
+  on_full_.store(l.on_full);
+}
+
 Status BufferPolicy::Admit(int64_t events, int64_t bytes, StoreCounters& c) const {
-  const int64_t max_events = limits_.max_backlog;
+  const BufferLimits lim = limits();
+  const int64_t max_events = lim.max_backlog;
   if (max_events > 0 && events > max_events) {
     return Status::TooLarge(fmt::format(
         "batch of {} events is larger than the buffer (--max-backlog {})", events, max_events));
   }
-  const int64_t capacity = limits_.max_db_bytes - limits_.schema_bytes;
-  if (limits_.max_db_bytes > 0 && bytes > capacity) {
+  const int64_t capacity = lim.max_db_bytes - lim.schema_bytes;
+  if (lim.max_db_bytes > 0 && bytes > capacity) {
     return Status::TooLarge(fmt::format(
         "request of ~{} is larger than the buffer (--max-db-bytes {}, of which the schema "
         "takes {})",
-        FormatSize(bytes), FormatSize(limits_.max_db_bytes), FormatSize(limits_.schema_bytes)));
+        FormatSize(bytes), FormatSize(lim.max_db_bytes), FormatSize(lim.schema_bytes)));
   }
-  if (!evicts()) {
-    if (limits_.max_db_bytes > 0 && c.shipped_events.load(std::memory_order_relaxed) == 0) {
+  if (lim.on_full != OnFull::kDropOldest) {
+    if (lim.max_db_bytes > 0 && c.shipped_events.load(std::memory_order_relaxed) == 0) {
       int64_t used = c.used_bytes.load(std::memory_order_relaxed) +
                      c.reserved_bytes.load(std::memory_order_relaxed);
-      if (BytesOver(used, bytes) > 0) return Refusal(0, used, 0, bytes);
+      if (BytesOver(lim, used, bytes) > 0) return Refusal(lim, 0, used, 0, bytes);
     }
     if (max_events > 0) {
       int64_t cur = c.admitted.load();
       do {
-        if (cur + events > max_events) return Refusal(cur, 0, events, 0);
+        if (cur + events > max_events) return Refusal(lim, cur, 0, events, 0);
       } while (!c.admitted.compare_exchange_weak(cur, cur + events));
     } else {
       c.admitted.fetch_add(events);
@@ -62,43 +79,57 @@ void BufferPolicy::Release(int64_t events, int64_t bytes, StoreCounters& c) {
 }
 
 int64_t BufferPolicy::EventsOver(int64_t backlog, int64_t events) const {
-  if (limits_.max_backlog <= 0) return 0;
-  return std::max<int64_t>(0, backlog + events - limits_.max_backlog);
+  return EventsOver(limits(), backlog, events);
 }
 
-int64_t BufferPolicy::Headroom() const {
+int64_t BufferPolicy::EventsOver(const BufferLimits& lim, int64_t backlog, int64_t events) {
+  if (lim.max_backlog <= 0) return 0;
+  return std::max<int64_t>(0, backlog + events - lim.max_backlog);
+}
+
+int64_t BufferPolicy::Headroom(const BufferLimits& lim) {
   // Row estimates are close, but deleting rows frees whole pages only once they empty, and
   // the tree's interior pages grow too: room-making aims this far below the bound.
-  return std::max<int64_t>(2 * 4096, limits_.max_db_bytes / 64);
+  return std::max<int64_t>(2 * 4096, lim.max_db_bytes / 64);
 }
 
 int64_t BufferPolicy::BytesOver(int64_t used_bytes, int64_t bytes) const {
-  if (limits_.max_db_bytes <= 0) return 0;
-  return std::max<int64_t>(0, used_bytes + bytes + Headroom() - limits_.max_db_bytes);
+  return BytesOver(limits(), used_bytes, bytes);
+}
+
+int64_t BufferPolicy::BytesOver(const BufferLimits& lim, int64_t used_bytes, int64_t bytes) {
+  if (lim.max_db_bytes <= 0) return 0;
+  return std::max<int64_t>(0, used_bytes + bytes + Headroom(lim) - lim.max_db_bytes);
 }
 
 Status BufferPolicy::Refusal(int64_t backlog, int64_t used_bytes, int64_t events,
                              int64_t bytes) const {
-  if (EventsOver(backlog, events) > 0) {
-    int64_t fit = std::max<int64_t>(0, limits_.max_backlog - backlog);
+  return Refusal(limits(), backlog, used_bytes, events, bytes);
+}
+
+Status BufferPolicy::Refusal(const BufferLimits& lim, int64_t backlog, int64_t used_bytes,
+                             int64_t events, int64_t bytes) {
+  if (EventsOver(lim, backlog, events) > 0) {
+    int64_t fit = std::max<int64_t>(0, lim.max_backlog - backlog);
     return Status::BufferFull(fmt::format(
         "buffer full: {} events wait for upload and {} more would pass --max-backlog {} "
         "({} would fit)",
-        backlog, events, limits_.max_backlog, fit));
+        backlog, events, lim.max_backlog, fit));
   }
-  int64_t free_bytes = std::max<int64_t>(0, limits_.max_db_bytes - Headroom() - used_bytes);
+  int64_t free_bytes = std::max<int64_t>(0, lim.max_db_bytes - Headroom(lim) - used_bytes);
   return Status::BufferFull(fmt::format(
       "buffer full: the database uses {} of --max-db-bytes {} and nothing uploaded is left to "
       "delete; this request needs ~{}, {} are free (after {} of headroom)",
-      FormatSize(used_bytes), FormatSize(limits_.max_db_bytes), FormatSize(bytes),
-      FormatSize(free_bytes), FormatSize(Headroom())));
+      FormatSize(used_bytes), FormatSize(lim.max_db_bytes), FormatSize(bytes),
+      FormatSize(free_bytes), FormatSize(Headroom(lim))));
 }
 
 bool BufferPolicy::Accepting(const StoreCounters& c) const {
-  if (evicts()) return true;
-  if (limits_.max_backlog > 0 && c.admitted.load() >= limits_.max_backlog) return false;
-  if (limits_.max_db_bytes > 0 && c.shipped_events.load() == 0 &&
-      c.used_bytes.load() >= limits_.max_db_bytes) {
+  const BufferLimits lim = limits();
+  if (lim.on_full == OnFull::kDropOldest) return true;
+  if (lim.max_backlog > 0 && c.admitted.load() >= lim.max_backlog) return false;
+  if (lim.max_db_bytes > 0 && c.shipped_events.load() == 0 &&
+      c.used_bytes.load() >= lim.max_db_bytes) {
     return false;
   }
   return true;

@@ -15,9 +15,13 @@
 // Byte figures are estimates of a row's on-disk size (EstimateBytes); the store refreshes
 // the file's real in-use size after every commit, so estimation errors never accumulate.
 //
-// Thread-safety: immutable after construction; every method may be called from any thread.
+// Thread-safety: every method may be called from any thread. SetLimits (a config reload,
+// docs/configuration.md "Reload") replaces the bounds atomically field by field; each method
+// reads one snapshot of them (limits()), so a call sees either the old or the new value of
+// each bound, never a torn one.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -42,10 +46,13 @@ struct BufferLimits {
 
 class BufferPolicy {
  public:
-  explicit BufferPolicy(BufferLimits limits) : limits_(limits) {}
+  explicit BufferPolicy(BufferLimits limits) { SetLimits(limits); }
 
-  const BufferLimits& limits() const { return limits_; }
-  bool evicts() const { return limits_.on_full == OnFull::kDropOldest; }
+  // A snapshot of the bounds in effect.
+  BufferLimits limits() const;
+  // Replaces max_backlog, max_db_bytes and on_full (schema_bytes is fixed by the schema).
+  void SetLimits(const BufferLimits& limits);
+  bool evicts() const { return on_full_.load() == OnFull::kDropOldest; }
   const char* on_full_name() const { return evicts() ? "drop-oldest" : "reject"; }
 
   // The estimated on-disk size of one stored event: its strings plus record and cell
@@ -77,9 +84,14 @@ class BufferPolicy {
  private:
   // Bytes below max_db_bytes that room-making aims for, so that estimation errors within one
   // transaction do not take the file over the bound.
-  int64_t Headroom() const;
+  static int64_t Headroom(const BufferLimits& l);
+  static int64_t EventsOver(const BufferLimits& l, int64_t backlog, int64_t events);
+  static int64_t BytesOver(const BufferLimits& l, int64_t used_bytes, int64_t bytes);
+  static Status Refusal(const BufferLimits& l, int64_t backlog, int64_t used_bytes, int64_t events,
+                        int64_t bytes);
 
-  const BufferLimits limits_;
+  std::atomic<int64_t> max_backlog_{0}, max_db_bytes_{0}, schema_bytes_{0};
+  std::atomic<OnFull> on_full_{OnFull::kReject};
 };
 
 }  // namespace cistern

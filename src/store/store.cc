@@ -37,6 +37,17 @@ Store::Store(StoreOptions options, BufferLimits limits)
   state_.counters = &counters_;
   state_.buffer = &buffer_;
   state_.policy = &policy_;
+  retain_uploaded_ms_ = options_.retain_uploaded.count();
+}
+
+void Store::SetBufferLimits(int64_t max_backlog, int64_t max_db_bytes, OnFull on_full,
+                            std::chrono::milliseconds retain_uploaded) {
+  BufferLimits l = policy_.limits();
+  l.max_backlog = max_backlog;
+  l.max_db_bytes = max_db_bytes;
+  l.on_full = on_full;
+  policy_.SetLimits(l);
+  retain_uploaded_ms_ = retain_uploaded.count();
 }
 
 Store::~Store() { Close(); }
@@ -160,8 +171,8 @@ void Store::MaintenanceLoop() {
     lock.unlock();
     // One chunk per transaction, so ingest interleaves between them.
     for (int i = 0; i < 50; ++i) {
-      OpResult r = RunOp(
-          RetainOp{UnixMillis() - options_.retain_uploaded.count(), options_.retention_chunk});
+      OpResult r =
+          RunOp(RetainOp{UnixMillis() - retain_uploaded_ms_.load(), options_.retention_chunk});
       if (!r.status.ok()) {
         spdlog::warn("retention: {}", r.status.message());
         break;
@@ -185,7 +196,8 @@ StoreStats Store::Stats() const {
   s.events_written = counters_.events_written.load();
   s.events_written_session = counters_.events_written_session.load();
   s.backlog = counters_.backlog.load();
-  s.max_backlog = options_.max_backlog;
+  const BufferLimits limits = policy_.limits();
+  s.max_backlog = limits.max_backlog;
   s.upload_cursor = buffer_.cursor.load();
   s.devices_seen = counters_.devices_seen.load();
   s.events_uploaded = counters_.events_uploaded.load();
@@ -193,7 +205,7 @@ StoreStats Store::Stats() const {
   s.events_pruned = counters_.events_pruned.load();
   s.dead_letters = counters_.dead_letters.load();
   s.on_full = policy_.on_full_name();
-  s.max_db_bytes = static_cast<int64_t>(options_.max_db_bytes);
+  s.max_db_bytes = limits.max_db_bytes;
   s.used_bytes = counters_.used_bytes.load();
   s.commits = counters_.commits.load();
   s.commit_failures = counters_.commit_failures.load();

@@ -14,6 +14,7 @@
 // Thread-safety: every public method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -148,6 +149,11 @@ class Store {
   // True while an ordinary request would be accepted (BufferPolicy::Accepting, store healthy).
   bool Accepting() const;
   const BufferPolicy& policy() const { return policy_; }
+  // A config reload (docs/configuration.md "Reload"): new --max-backlog, --max-db-bytes,
+  // --on-full and --retain-uploaded take effect for the next admission, transaction and
+  // retention pass. Thread-safe (atomics); events already admitted are never refused.
+  void SetBufferLimits(int64_t max_backlog, int64_t max_db_bytes, OnFull on_full,
+                       std::chrono::milliseconds retain_uploaded);
 
   StoreStats Stats() const;
   // The backlog gauge alone (an atomic load; Stats() also stats the files).
@@ -165,8 +171,9 @@ class Store {
   OpResult RunOp(LifecycleOp op);
   void MaintenanceLoop();
 
-  const StoreOptions options_;
-  const BufferPolicy policy_;
+  const StoreOptions options_;  // bounds and retention: see policy_ and retain_uploaded_ms_
+  BufferPolicy policy_;
+  std::atomic<int64_t> retain_uploaded_ms_{0};
   std::string node_id_;
   bool indexed_ = false;
   StoreCounters counters_;
