@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <future>
+#include <optional>
 
 #include "common/clock.h"
 #include "common/thread_name.h"
@@ -46,6 +47,20 @@ void Uploader::Stop(std::chrono::milliseconds drain_timeout) {
   reader_.reset();
 }
 
+void Uploader::SetOptions(const UploaderOptions& options) {
+  {
+    std::lock_guard lock(mu_);
+    options_ = options;
+    options_generation_++;
+  }
+  cv_.notify_all();
+}
+
+UploaderOptions Uploader::options() const {
+  std::lock_guard lock(mu_);
+  return options_;
+}
+
 bool Uploader::Draining() const {
   std::lock_guard lock(mu_);
   return stop_;
@@ -55,10 +70,12 @@ void Uploader::Sleep(std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
   auto until = Clock::now() + d;
   const bool was_stopping = stop_;
+  const int64_t generation = options_generation_;
   if (stop_) until = std::min(until, drain_deadline_);
   // A stop request ends an interval wait at once (the drain starts); while draining, waits
-  // never pass the drain deadline.
-  cv_.wait_until(lock, until, [&] { return stop_ != was_stopping; });
+  // never pass the drain deadline. New options (a reload) end it too.
+  cv_.wait_until(lock, until,
+                 [&] { return stop_ != was_stopping || options_generation_ != generation; });
 }
 
 void Uploader::NoteError(std::string error) {
@@ -71,11 +88,25 @@ void Uploader::NoteError(std::string error) {
 
 void Uploader::Run() {
   SetThreadName("cistern-upload");
-  Backoff backoff(options_.initial_backoff, options_.max_backoff,
-                  static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
+  UploaderOptions opts = options();
+  auto seed = [] { return static_cast<uint64_t>(Clock::now().time_since_epoch().count()); };
+  std::optional<Backoff> backoff;  // rebuilt when a reload changes its bounds
+  backoff.emplace(opts.initial_backoff, opts.max_backoff, seed());
   auto window_start = Clock::now();
   int64_t window_events = events_shipped_.load();
   for (;;) {
+    // Options in effect for this cycle (a reload replaces them between cycles).
+    if (UploaderOptions now = options(); now.interval != opts.interval || now.batch != opts.batch ||
+                                         now.max_backoff != opts.max_backoff ||
+                                         now.initial_backoff != opts.initial_backoff) {
+      if (now.max_backoff != opts.max_backoff || now.initial_backoff != opts.initial_backoff) {
+        backoff.emplace(now.initial_backoff, now.max_backoff, seed());
+      }
+      spdlog::info("uploader: now batch={} interval={}ms max-backoff={}ms", now.batch,
+                   now.interval.count(), now.max_backoff.count());
+      opts = now;
+    }
+    batch_limit_ = opts.batch;
     const bool draining = Draining();
     if (draining) {
       std::lock_guard lock(mu_);
@@ -91,16 +122,16 @@ void Uploader::Run() {
     }
     if (outcome == CycleOutcome::kSinkFailed || outcome == CycleOutcome::kStoreFailed) {
       if (draining && outcome == CycleOutcome::kStoreFailed && !store_->Health().ok()) break;
-      auto delay = backoff.Next();
+      auto delay = backoff->Next();
       backoff_ms_ = delay.count();
       Sleep(delay);
       continue;
     }
-    backoff.Reset();
+    backoff->Reset();
     backoff_ms_ = 0;
     if (outcome == CycleOutcome::kShippedFull) continue;
     if (draining && outcome == CycleOutcome::kIdle) break;  // drained
-    if (!draining) Sleep(options_.interval);
+    if (!draining) Sleep(opts.interval);
   }
   spdlog::info("uploader stopped: {} events shipped, backlog {}", events_shipped_.load(),
                store_->backlog());
@@ -137,9 +168,9 @@ Uploader::CycleOutcome Uploader::Cycle() {
   store_failed_ = false;
   if (unmarked_) {
     if (!Mark()) return CycleOutcome::kStoreFailed;
-    return batch_.size() == options_.batch ? CycleOutcome::kShippedFull : CycleOutcome::kShipped;
+    return batch_.size() == batch_limit_ ? CycleOutcome::kShippedFull : CycleOutcome::kShipped;
   }
-  if (Status s = reader_->Read(options_.batch, &batch_); !s.ok()) {
+  if (Status s = reader_->Read(batch_limit_, &batch_); !s.ok()) {
     spdlog::error("uploader: reading the backlog: {}", s.message());
     NoteError("reading the backlog: " + s.message());
     return CycleOutcome::kStoreFailed;
@@ -161,7 +192,7 @@ Uploader::CycleOutcome Uploader::Cycle() {
   duplicates_ += r.duplicates;
   unmarked_ = true;
   if (!Mark()) return CycleOutcome::kStoreFailed;
-  return batch_.size() == options_.batch ? CycleOutcome::kShippedFull : CycleOutcome::kShipped;
+  return batch_.size() == batch_limit_ ? CycleOutcome::kShippedFull : CycleOutcome::kShipped;
 }
 
 int64_t Uploader::OldestPendingAgeMs() const {

@@ -13,7 +13,9 @@
 // Cycles run every `interval`, and back-to-back while full batches are waiting. Retention is
 // the store's (Store owns the lifecycle).
 //
-// Thread-safety: Start/Stop from the owning thread; the ComponentStatus methods from any.
+// Thread-safety: Start/Stop from the owning thread; SetOptions and the ComponentStatus methods
+// from any. SetOptions (a config reload) takes effect at the next cycle: a batch in flight
+// finishes with the options it started with, and a wait in progress ends early.
 #pragma once
 
 #include <atomic>
@@ -49,6 +51,9 @@ class Uploader : public ComponentStatus {
   // `drain_timeout` passed (a Send in progress finishes first, bounded by the sink's own
   // timeout), then stops the thread and closes the reader. Idempotent.
   void Stop(std::chrono::milliseconds drain_timeout);
+  // Replaces interval, batch and backoff for the following cycles.
+  void SetOptions(const UploaderOptions& options);
+  UploaderOptions options() const;
 
   bool Healthy() const override;
   // Age of the oldest un-uploaded event (by its ts) as of the last backlog read (at most one
@@ -78,7 +83,9 @@ class Uploader : public ComponentStatus {
 
   const std::shared_ptr<Store> store_;
   const std::unique_ptr<Sink> sink_;
-  const UploaderOptions options_;
+  UploaderOptions options_;                // guarded by mu_
+  int64_t options_generation_ = 0;         // guarded by mu_; bumped by SetOptions
+  size_t batch_limit_ = 0;                 // uploader thread only: options_.batch for this cycle
   std::unique_ptr<BacklogReader> reader_;  // uploader thread only
   UploadBatch batch_;                      // uploader thread only
   bool unmarked_ = false;                  // batch_ was shipped but not recorded yet
