@@ -1,5 +1,6 @@
 #include "ingest/router.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/beast/core/string.hpp>
@@ -76,7 +77,13 @@ void WriteLatency(JsonWriter& w, std::string_view key, const LatencyHistogram::S
 }  // namespace
 
 Router::Router(std::shared_ptr<Store> store, RouterOptions options, const ComponentStatus* uploader)
-    : store_(std::move(store)), options_(options), uploader_(uploader) {}
+    : store_(std::move(store)),
+      options_(std::make_shared<const RouterOptions>(std::move(options))),
+      uploader_(uploader) {}
+
+void Router::SetOptions(RouterOptions options) {
+  options_.store(std::make_shared<const RouterOptions>(std::move(options)));
+}
 
 void Router::Count(http::status status) {
   auto code = static_cast<unsigned>(status);
@@ -130,7 +137,8 @@ Response Router::Error(http::status status, std::string_view message, unsigned v
   return Json(status, w.Take(), version, keep_alive);
 }
 
-Response Router::StatusError(const Status& s, int64_t index, unsigned version, bool keep_alive) {
+Response Router::StatusError(const Status& s, int64_t index, unsigned version, bool keep_alive,
+                             int retry_after_seconds) {
   JsonWriter w;
   w.BeginObject();
   w.Key("error");
@@ -148,18 +156,20 @@ Response Router::StatusError(const Status& s, int64_t index, unsigned version, b
   // After Count(503), so that a scrape never sees more "buffer full" than 503s.
   if (s.code() == Status::Code::kBufferFull) counters_.rejected_buffer_full.fetch_add(1);
   if (res.result() == http::status::service_unavailable) {
-    res.set(http::field::retry_after, std::to_string(options_.retry_after_seconds));
+    res.set(http::field::retry_after, std::to_string(retry_after_seconds));
   }
   return res;
 }
 
-const std::vector<std::string>* Router::TokensFor(std::string_view path) const {
-  if (path == "/events") return &options_.ingest_tokens;
-  if (path == "/stats" || path == "/metrics") return &options_.admin_tokens;
+const std::vector<std::string>* Router::TokensFor(const RouterOptions& options,
+                                                  std::string_view path) {
+  if (path == "/events") return &options.ingest_tokens;
+  if (path == "/stats" || path == "/metrics") return &options.admin_tokens;
   return nullptr;
 }
 
 std::optional<Response> Router::Screen(const Request& req, bool chunked) {
+  const std::shared_ptr<const RouterOptions> options = options_.load();
   auto refuse = [&](http::status status, std::string_view message) {
     counters_.requests.fetch_add(1, std::memory_order_relaxed);
     return std::optional<Response>(Error(status, message, req.version(), false));
@@ -179,7 +189,7 @@ std::optional<Response> Router::Screen(const Request& req, bool chunked) {
     return refuse(http::status::bad_request,
                   hosts == 0 ? "missing Host header" : "more than one Host header");
   }
-  if (!options_.allowed_hosts.empty()) {
+  if (!options->allowed_hosts.empty()) {
     std::string_view host(req[http::field::host]);
     // "name:port", "[v6]:port", "name": keep the name.
     if (!host.empty() && host.front() == '[') {
@@ -189,10 +199,10 @@ std::optional<Response> Router::Screen(const Request& req, bool chunked) {
       host = host.substr(0, host.find(':'));
     }
     bool allowed = false;
-    for (const auto& h : options_.allowed_hosts) allowed |= beast::iequals(host, h);
+    for (const auto& h : options->allowed_hosts) allowed |= beast::iequals(host, h);
     if (!allowed) return refuse(http::status::forbidden, "Host is not in --allowed-hosts");
   }
-  if (const auto* tokens = TokensFor(Path(req))) {
+  if (const auto* tokens = TokensFor(*options, Path(req))) {
     if (auto denied = Unauthorized(req, *tokens)) {
       counters_.requests.fetch_add(1, std::memory_order_relaxed);
       if (Path(req) == "/events") {
@@ -207,6 +217,7 @@ std::optional<Response> Router::Screen(const Request& req, bool chunked) {
 
 void Router::Handle(Request&& req, const Post& post, Done done) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
+  const std::shared_ptr<const RouterOptions> options = options_.load();
   std::string_view path = Path(req);
   const auto method = req.method();
   auto wrong_method = [&](const char* allow) {
@@ -218,11 +229,11 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
   };
   if (path == "/events") {
     if (method != http::verb::post) return wrong_method("POST");
-    if (auto denied = Unauthorized(req, options_.ingest_tokens)) {
+    if (auto denied = Unauthorized(req, options->ingest_tokens)) {
       counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
       return done(std::move(*denied));
     }
-    return PostEvents(std::move(req), post, std::move(done));
+    return PostEvents(std::move(req), *options, post, std::move(done));
   }
   if (path == "/healthz" || path == "/readyz" || path == "/livez") {
     if (method != http::verb::get && method != http::verb::head) return wrong_method("GET");
@@ -232,12 +243,12 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
   }
   if (path == "/stats") {
     if (method != http::verb::get) return wrong_method("GET");
-    if (auto denied = Unauthorized(req, options_.admin_tokens)) return done(std::move(*denied));
+    if (auto denied = Unauthorized(req, options->admin_tokens)) return done(std::move(*denied));
     return done(Stats(req));
   }
   if (path == "/metrics") {
     if (method != http::verb::get) return wrong_method("GET");
-    if (auto denied = Unauthorized(req, options_.admin_tokens)) return done(std::move(*denied));
+    if (auto denied = Unauthorized(req, options->admin_tokens)) return done(std::move(*denied));
     return done(Metrics(req));
   }
   if (path == "/" || path == "/index.html") {
@@ -248,7 +259,8 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
              req.keep_alive()));
 }
 
-void Router::PostEvents(Request&& req, const Post& post, Done done) {
+void Router::PostEvents(Request&& req, const RouterOptions& options, const Post& post, Done done) {
+  const int retry_after = options.retry_after_seconds;
   const auto start = std::chrono::steady_clock::now();
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
@@ -257,14 +269,14 @@ void Router::PostEvents(Request&& req, const Post& post, Done done) {
   std::string decoded;
   std::string_view encoding(req[http::field::content_encoding]);
   if (beast::iequals(encoding, "gzip")) {
-    if (Status s = Gunzip(body, options_.max_body_bytes, &decoded); !s.ok()) {
-      return done(StatusError(s, -1, version, keep_alive));
+    if (Status s = Gunzip(body, options.max_body_bytes, &decoded); !s.ok()) {
+      return done(StatusError(s, -1, version, keep_alive, retry_after));
     }
     body.swap(decoded);
   } else if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
     return done(StatusError(Status::Unsupported("unsupported Content-Encoding '" +
                                                 std::string(encoding) + "' (use gzip or none)"),
-                            -1, version, keep_alive));
+                            -1, version, keep_alive, retry_after));
   }
   BodyFormat format =
       MediaTypeIs(std::string_view(req[http::field::content_type]), "application/x-ndjson")
@@ -280,16 +292,16 @@ void Router::PostEvents(Request&& req, const Post& post, Done done) {
   thread_local simdjson::dom::parser parser;
   EventBatch batch;
   int64_t index = -1;
-  if (Status s = ParseEvents(padded, format, options_.parse, UnixMillis(), parser, &batch, &index);
+  if (Status s = ParseEvents(padded, format, options.parse, UnixMillis(), parser, &batch, &index);
       !s.ok()) {
-    return done(StatusError(s, index, version, keep_alive));
+    return done(StatusError(s, index, version, keep_alive, retry_after));
   }
 
   const size_t n = batch.size();
   store_->Append(std::move(batch), [this, post, done = std::move(done), version, keep_alive, start,
-                                    n](const AppendResult& r) {
+                                    n, retry_after](const AppendResult& r) {
     // Runs on the writer thread: hand the result to the connection and return at once.
-    post([this, done, r, version, keep_alive, start, n] {
+    post([this, done, r, version, keep_alive, start, n, retry_after] {
       Response res;
       if (r.status.ok()) {
         std::string out;
@@ -305,7 +317,7 @@ void Router::PostEvents(Request&& req, const Post& post, Done done) {
         counters_.events_accepted.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
         res = Json(http::status::ok, std::move(out), version, keep_alive);
       } else {
-        res = StatusError(r.status, -1, version, keep_alive);
+        res = StatusError(r.status, -1, version, keep_alive, retry_after);
       }
       counters_.post_latency.Record(
           static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -341,8 +353,20 @@ std::optional<Response> Router::Unauthorized(const Request& req,
 }
 
 Response Router::Metrics(const Request& req) {
-  return Reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-               RenderMetrics(store_->Stats(), counters_, uploader_, store_->Accepting()),
+  std::string text = RenderMetrics(store_->Stats(), counters_, uploader_, store_->Accepting());
+  // The configuration in effect (docs/configuration.md "Reload").
+  const ConfigReloads& r = config_reloads_;
+  text += fmt::format(
+      "# HELP cistern_config_reloads_total SIGHUP config reloads, by result (error: the running "
+      "config stayed)\n"
+      "# TYPE cistern_config_reloads_total counter\n"
+      "cistern_config_reloads_total{{result=\"ok\"}} {}\n"
+      "cistern_config_reloads_total{{result=\"error\"}} {}\n"
+      "# HELP cistern_config_loaded_timestamp_seconds When the config in effect was loaded\n"
+      "# TYPE cistern_config_loaded_timestamp_seconds gauge\n"
+      "cistern_config_loaded_timestamp_seconds {:.3f}\n",
+      r.ok.load(), r.error.load(), static_cast<double>(r.loaded_at_ms.load()) / 1000.0);
+  return Reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", std::move(text),
                req.version(), req.keep_alive());
 }
 
@@ -501,6 +525,17 @@ Response Router::Stats(const Request& req) {
     w.Bool(false);
     w.EndObject();
   }
+  w.Key("config");
+  w.BeginObject();
+  w.Key("loaded_at_ms");
+  w.Int(config_reloads_.loaded_at_ms.load());
+  w.Key("reloads");
+  w.Int(config_reloads_.ok.load());
+  w.Key("reload_failures");
+  w.Int(config_reloads_.error.load());
+  w.Key("restart_pending");
+  w.Int(config_reloads_.restart_pending.load());
+  w.EndObject();
   w.EndObject();
   return Json(http::status::ok, w.Take(), req.version(), req.keep_alive());
 }

@@ -12,9 +12,11 @@
 // Screen() runs on the header alone, before any body byte is read (docs/security.md): request
 // framing (RFC 9112), Host, and the bearer token of the route.
 //
-// Thread-safety: Handle may be called concurrently from any io thread. `post` and `done`
-// belong to the calling connection: `done` is always called through `post` (or inline, when
-// the answer is ready at once), never concurrently for one request.
+// Thread-safety: Handle and Screen may be called concurrently from any io thread. SetOptions
+// (a config reload) may be called from any thread: each request reads one snapshot of the
+// options when it arrives, so a reload never changes the rules halfway through a request. `post`
+// and `done` belong to the calling connection: `done` is always called through `post` (or inline,
+// when the answer is ready at once), never concurrently for one request.
 #pragma once
 
 #include <atomic>
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "common/component_status.h"
+#include "common/config_reloads.h"
 #include "common/latency_histogram.h"
 #include "event/parse.h"
 #include "ingest/http_types.h"
@@ -90,9 +93,14 @@ class Router {
   Response Error(http::status status, std::string_view message, unsigned version, bool keep_alive);
 
   HttpCounters& counters() { return counters_; }
+  ConfigReloads& config_reloads() { return config_reloads_; }
+
+  // Replaces the options for requests that arrive from now on.
+  void SetOptions(RouterOptions options);
+  std::shared_ptr<const RouterOptions> options() const { return options_.load(); }
 
  private:
-  void PostEvents(Request&& req, const Post& post, Done done);
+  void PostEvents(Request&& req, const RouterOptions& options, const Post& post, Done done);
   enum class Probe { kLive, kReady };
   Response Healthz(const Request& req, Probe probe);
   Response Stats(const Request& req);
@@ -101,21 +109,24 @@ class Router {
   Response Reply(http::status status, std::string_view content_type, std::string body,
                  unsigned version, bool keep_alive);
   Response Json(http::status status, std::string body, unsigned version, bool keep_alive);
-  Response StatusError(const Status& s, int64_t index, unsigned version, bool keep_alive);
+  Response StatusError(const Status& s, int64_t index, unsigned version, bool keep_alive,
+                       int retry_after_seconds);
   void Count(http::status status);
 
   const std::shared_ptr<Store> store_;
-  const RouterOptions options_;
+  std::atomic<std::shared_ptr<const RouterOptions>> options_;
   const ComponentStatus* const uploader_;
   // 401 answer, or nullopt when `tokens` is empty or the request carries one of them.
   // Failures are logged, rate-limited (one line per 10 s with the count).
   std::optional<Response> Unauthorized(const Request& req, const std::vector<std::string>& tokens);
   // The tokens guarding `path` (nullptr: an open route).
-  const std::vector<std::string>* TokensFor(std::string_view path) const;
+  static const std::vector<std::string>* TokensFor(const RouterOptions& options,
+                                                   std::string_view path);
   std::atomic<int64_t> auth_failures_{0}, auth_failures_logged_{0};
   std::atomic<int64_t> auth_log_due_ms_{0};
 
   HttpCounters counters_;
+  ConfigReloads config_reloads_;
 };
 
 }  // namespace cistern
