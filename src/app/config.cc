@@ -43,7 +43,7 @@ Status ParseAddr(const std::string& text, std::string* host, uint16_t* port) {
   return Status::Ok();
 }
 
-ParsedArgs ParseArgs(int argc, char** argv) {
+ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   ParsedArgs out;
   Config& c = out.config;
   CLI::App app{
@@ -193,7 +193,8 @@ ParsedArgs ParseArgs(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
   auto usage_error = [&](const std::string& message) {
-    std::cerr << "cistern: " << message << " (see --help)\n";
+    out.error = message;
+    if (!quiet) std::cerr << "cistern: " << message << " (see --help)\n";
     out.action = ParsedArgs::Action::kExit;
     out.exit_code = 2;
     return out;

@@ -49,12 +49,15 @@ struct ParsedArgs {
   enum class Action { kRun, kExit } action = Action::kRun;
   int exit_code = 0;  // for kExit: 0 after --help, 2 after a usage error (already printed)
   Config config;
+  std::string error;  // the usage error, "<where>: <what is wrong>" (kExit with code 2)
 };
 
 // Parses argv, then the environment and the config file. Usage errors (from any source) print
 // one line "cistern: <where>: <what is wrong>" to stderr and return kExit with code 2;
 // --help prints the help and --print-config the effective configuration, both kExit code 0.
-ParsedArgs ParseArgs(int argc, char** argv);
+// `quiet` (a SIGHUP reload, docs/configuration.md "Reload"): a usage error is only returned in
+// `error`, nothing is printed.
+ParsedArgs ParseArgs(int argc, char** argv, bool quiet = false);
 
 // "127.0.0.1:8080", "[::1]:8080" -> host, port; ":8080" (empty host) = every interface.
 Status ParseAddr(const std::string& text, std::string* host, uint16_t* port);

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "app/config.h"
+#include "app/reload.h"
 #include "app/sink_factory.h"
 #include "app/systemd_notify.h"
 #include "store/registry.h"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   }
 
   Router router(*store, config.router, uploader.get());
+  Reloader reloader(config, router, **store, uploader.get());
   Server server(config.server, router);
   auto endpoint = server.Listen();
   if (!endpoint.ok()) {
@@ -140,18 +142,33 @@ int main(int argc, char** argv) {
   };
   if (notifier.enabled()) arm_notify();
 
+  // SIGHUP: parse the file and environment again and apply what can change live
+  // (docs/configuration.md "Reload"); on the strand, so never during shutdown's first step.
+  boost::asio::signal_set hangup(strand, SIGHUP);
+  std::function<void()> arm_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      notifier.Reloading();
+      reloader.Reload([&] { return ParseArgs(argc, argv, /*quiet=*/true); });
+      notifier.Ready(summary());
+      arm_hangup();
+    });
+  };
+  arm_hangup();
+
   boost::asio::signal_set signals(strand, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     notifier.Stopping();
     notify_timer.cancel();
+    hangup.cancel();
     server.Stop();
   });
 
   server.Run();  // returns once the listener is closed and every connection is done
   // Ordered shutdown: no more ingest; a bounded final drain upstream; then the file.
-  if (uploader) uploader->Stop(config.drain_timeout);
+  if (uploader) uploader->Stop(reloader.running().drain_timeout);
   (*store)->Close();
   spdlog::info("stopped cleanly");
   return 0;

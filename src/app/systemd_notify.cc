@@ -4,6 +4,8 @@
 #include <systemd/sd-daemon.h>
 
 #include <cstdlib>
+#include <ctime>
+#include <string>
 
 namespace cistern {
 
@@ -26,6 +28,14 @@ void SystemdNotifier::Send(const std::string& message) {
 void SystemdNotifier::Ready(const std::string& status) { Send("READY=1\nSTATUS=" + status); }
 
 void SystemdNotifier::Status(const std::string& status) { Send("STATUS=" + status); }
+
+void SystemdNotifier::Reloading() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const uint64_t usec =
+      static_cast<uint64_t>(ts.tv_sec) * 1'000'000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+  Send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec) + "\nSTATUS=reloading the config");
+}
 
 void SystemdNotifier::Stopping() { Send("STOPPING=1\nSTATUS=stopping"); }
 

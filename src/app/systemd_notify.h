@@ -1,6 +1,7 @@
 // SystemdNotifier: the daemon's side of systemd's notify protocol (sd_notify(3)) for a
 // Type=notify unit: READY=1 once the listener is bound, STATUS= lines for `systemctl status`,
-// WATCHDOG=1 pings while the collector is healthy, STOPPING=1 when shutdown begins. Every
+// WATCHDOG=1 pings while the collector is healthy, RELOADING=1 (with MONOTONIC_USEC) when a
+// SIGHUP reload begins (READY=1 again once it is done), STOPPING=1 when shutdown begins. Every
 // call is a no-op when NOTIFY_SOCKET is unset (not started by systemd), so the daemon calls
 // them unconditionally.
 //
@@ -27,6 +28,8 @@ class SystemdNotifier {
   void Ready(const std::string& status);
   void Status(const std::string& status);
   void Stopping();
+  // A reload begins (Type=notify-reload, systemd >= 253); call Ready() when it is done.
+  void Reloading();
   // One watchdog tick: `work_waiting` = requests/jobs queued for the writer, `finished` =
   // transactions finished so far (committed or failed). Returns whether it pinged.
   bool WatchdogTick(int64_t work_waiting, int64_t finished);

@@ -21,7 +21,7 @@ TEST(Deploy, SystemdUnitVerifiesCleanlyAndKeepsTheContract) {
   for (const char* line :
        {"Type=notify\n", "WatchdogSec=", "User=cistern\n", "StateDirectory=cistern\n",
         "ExecStart=/usr/local/bin/cistern --config /etc/cistern/cistern.toml\n",
-        "NoNewPrivileges=yes\n", "Restart=on-failure\n"}) {
+        "NoNewPrivileges=yes\n", "Restart=on-failure\n", "ExecReload=/bin/kill -HUP $MAINPID\n"}) {
     EXPECT_NE(unit.find(line), std::string::npos) << "missing " << line;
   }
   // verify checks the ExecStart binary exists: point it at the one just built.

@@ -80,6 +80,10 @@ int CisternProcess::Stop(std::chrono::milliseconds timeout) {
   return code;
 }
 
+void CisternProcess::Signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 void CisternProcess::Kill9() {
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);

@@ -32,6 +32,8 @@ class CisternProcess {
   // SIGTERM, then wait up to `timeout` for a clean exit (SIGKILL after). Returns the exit
   // code, or 128+signal when killed.
   int Stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Sends `sig` (e.g. SIGHUP: reload the config) without waiting.
+  void Signal(int sig);
   // kill -9: no shutdown code runs at all.
   void Kill9();
   // Everything the process logged so far.
