@@ -109,11 +109,8 @@ int main(int argc, char** argv) {
                  config.router.ingest_tokens.empty() ? "ingest" : "admin", bound,
                  config.router.ingest_tokens.empty() ? "store events" : "read /stats");
   }
-  if (!config.ready_file.empty() && !WriteReadyFile(config.ready_file, bound)) {
-    spdlog::error("cannot write --ready-file {}", config.ready_file);
-  }
 
-  // systemd (Type=notify): READY now, then STATUS lines and watchdog pings from a timer on
+  // systemd (Type=notify): READY below, then STATUS lines and watchdog pings from a timer on
   // one strand with the signal handler (which cancels it), until shutdown begins.
   SystemdNotifier notifier;
   auto summary = [&] {
@@ -121,7 +118,6 @@ int main(int argc, char** argv) {
     return fmt::format("listening on {}; backlog {}; uploader {}", bound, st.backlog,
                        uploader ? uploader->State() : "none");
   };
-  notifier.Ready(summary());
   auto strand = boost::asio::make_strand(server.context());
   boost::asio::steady_timer notify_timer(strand);
   std::function<void()> arm_notify = [&] {
@@ -166,6 +162,11 @@ int main(int argc, char** argv) {
     server.Stop();
   });
 
+  // Ready only now that SIGHUP/SIGTERM are handled: a reload sent at once cannot kill us.
+  if (!config.ready_file.empty() && !WriteReadyFile(config.ready_file, bound)) {
+    spdlog::error("cannot write --ready-file {}", config.ready_file);
+  }
+  notifier.Ready(summary());
   server.Run();  // returns once the listener is closed and every connection is done
   // Ordered shutdown: no more ingest; a bounded final drain upstream; then the file.
   if (uploader) uploader->Stop(reloader.running().drain_timeout);

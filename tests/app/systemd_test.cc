@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,26 @@ TEST(SystemdNotify, ReadyWatchdogAndStoppingReachTheNotifySocket) {
   EXPECT_EQ(kill(server.pid(), SIGTERM), 0);
   seen.clear();
   EXPECT_TRUE(sock.WaitFor("STOPPING=1", std::chrono::seconds(5), &seen)) << Join(seen);
+  EXPECT_EQ(server.Stop(), 0) << server.Log();
+}
+
+TEST(SystemdNotify, ReloadSaysReloadingThenReady) {
+  TempDir dir;
+  NotifySocket sock(dir.File("notify.sock"));
+  ASSERT_TRUE(sock.bound());
+  setenv("NOTIFY_SOCKET", dir.File("notify.sock").c_str(), 1);
+  CisternProcess server(dir.path(), dir.File("events.db"), {"--sink", "none"});
+  unsetenv("NOTIFY_SOCKET");
+  ASSERT_TRUE(server.started()) << server.Log();
+  std::vector<std::string> seen;
+  ASSERT_TRUE(sock.WaitFor("READY=1", std::chrono::seconds(5), &seen)) << Join(seen);
+
+  // The SIGHUP handler is armed before READY=1 is sent.
+  server.Signal(SIGHUP);
+  seen.clear();
+  ASSERT_TRUE(sock.WaitFor("RELOADING=1", std::chrono::seconds(5), &seen)) << Join(seen);
+  EXPECT_NE(seen.back().find("MONOTONIC_USEC="), std::string::npos) << seen.back();
+  EXPECT_TRUE(sock.WaitFor("READY=1", std::chrono::seconds(5), &seen)) << Join(seen);
   EXPECT_EQ(server.Stop(), 0) << server.Log();
 }
 

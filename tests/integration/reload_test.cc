@@ -192,6 +192,45 @@ TEST_F(ReloadTest, UploadIntervalTakesEffectAtOnce) {
       << server_->Log();
 }
 
+TEST_F(ReloadTest, OnFullTakesEffect) {
+  std::string cfg = Write("cistern.toml", "max-backlog = 4\n");
+  Start({"--config", cfg});
+  ASSERT_EQ(client_->Post("/events", Events(4)).status, 200);
+  EXPECT_EQ(client_->Post("/events", Events(2)).status, 503) << "on-full reject";
+
+  Write("cistern.toml", "max-backlog = 4\non-full = \"drop-oldest\"\n");
+  Reload();
+  EXPECT_EQ(client_->Post("/events", Events(2)).status, 200) << "the oldest make room";
+  std::string stats = StatsBody();
+  EXPECT_EQ(JsonString(stats, "/store/on_full"), "drop-oldest");
+  EXPECT_EQ(JsonInt(stats, "/store/events_dropped"), 2);
+  EXPECT_EQ(JsonInt(stats, "/store/backlog"), 4);
+}
+
+TEST_F(ReloadTest, RetainUploadedTakesEffect) {
+  std::string cfg =
+      Write("cistern.toml", "retain-uploaded = \"24h\"\nupload-interval = \"100ms\"\n");
+  Start({"--config", cfg, "--sink", "log"});
+  ASSERT_EQ(client_->Post("/events", Events(3)).status, 200);
+  int64_t backlog = -1;
+  for (int i = 0; i < 250 && backlog != 0; ++i) {
+    backlog = JsonInt(StatsBody(), "/store/backlog");
+    if (backlog != 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(backlog, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a retention pass or more
+  EXPECT_EQ(Rows(), 3) << "shipped events are kept 24h";
+
+  Write("cistern.toml", "retain-uploaded = \"0s\"\nupload-interval = \"100ms\"\n");
+  Reload();
+  int64_t rows = -1;
+  for (int i = 0; i < 250 && rows != 0; ++i) {
+    rows = Rows();
+    if (rows != 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(rows, 0) << "retention deletes them at once now";
+}
+
 TEST_F(ReloadTest, ASettingThatNeedsARestartIsReportedAndKept) {
   std::string cfg = Write("cistern.toml", "mode = \"group\"\nmax-backlog = 5\n");
   Start({"--config", cfg});
