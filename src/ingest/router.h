@@ -28,6 +28,9 @@
 #include "store/store.h"
 
 namespace cistern {
+namespace mqtt {
+struct MqttCounters;
+}
 
 struct RouterOptions {
   size_t max_body_bytes = 1 << 20;  // also bounds a gzip body once decompressed
@@ -74,6 +77,9 @@ class Router {
   Response Error(http::status status, std::string_view message, unsigned version, bool keep_alive);
 
   HttpCounters& counters() { return counters_; }
+  // The MQTT listener's counters, shown in /stats and /metrics (docs/mqtt.md). Call before
+  // the io threads run; `mqtt` must outlive the router.
+  void set_mqtt(const mqtt::MqttCounters* mqtt) { mqtt_ = mqtt; }
 
  private:
   void PostEvents(Request&& req, const Post& post, Done done);
@@ -94,6 +100,7 @@ class Router {
   std::optional<Response> Unauthorized(const Request& req, const std::vector<std::string>& tokens);
 
   HttpCounters counters_;
+  const mqtt::MqttCounters* mqtt_ = nullptr;
 };
 
 }  // namespace cistern
