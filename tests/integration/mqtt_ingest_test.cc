@@ -4,6 +4,7 @@
 // restarts, and kill -9 under load (every PUBACKed message must be in the file).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -28,8 +29,10 @@ class MqttIngestTest : public ::testing::Test {
  protected:
   void Start(std::vector<std::string> flags = {}) {
     if (port_ == 0) port_ = FreePort();
-    flags.insert(flags.end(),
-                 {"--sink", "none", "--mqtt-listen", "127.0.0.1:" + std::to_string(port_)});
+    if (std::find(flags.begin(), flags.end(), "--sink") == flags.end()) {
+      flags.insert(flags.end(), {"--sink", "none"});
+    }
+    flags.insert(flags.end(), {"--mqtt-listen", "127.0.0.1:" + std::to_string(port_)});
     flags.insert(flags.end(), extra_.begin(), extra_.end());
     server_ = std::make_unique<CisternProcess>(dir_.path(), db(), flags);
     ASSERT_TRUE(server_->started()) << server_->Log();
@@ -288,6 +291,86 @@ TEST_F(MqttIngestTest, MqttsWithMosquittoPub) {
                       std::chrono::seconds(10));
   ASSERT_EQ(r.exit_code, 0) << r.output << server_->Log();
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM events WHERE device_id = 'tls-1'"), 1);
+}
+
+// At --max-backlog the session stops acknowledging and reading, and never sends a negative
+// ack; as the uploader drains the buffer every message is stored and acknowledged in order.
+TEST_F(MqttIngestTest, BackpressureAtMaxBacklogDelaysAcksButLosesNothing) {
+  Start({"--max-backlog", "10", "--sink", "log", "--upload-batch", "5", "--upload-interval",
+         "200ms"});
+  RawMqttClient c(ProtocolVersion::kV5);
+  ASSERT_TRUE(c.Connect(port_));
+  auto ack = c.Handshake("bp", true);
+  ASSERT_TRUE(ack && ack->reason() == 0);
+  std::vector<uint8_t> bytes;
+  mqtt::EncodeOptions o{ProtocolVersion::kV5};
+  const int n = 40;
+  for (int i = 1; i <= n; ++i) {
+    ASSERT_TRUE(
+        mqtt::EncodeClientPacket(RawMqttClient::MakePublish("devices/bp/seq", std::to_string(i), 1,
+                                                            static_cast<uint16_t>(i)),
+                                 o, &bytes)
+            .ok());
+  }
+  ASSERT_TRUE(c.SendBytes(bytes));
+  for (int i = 1; i <= n; ++i) {
+    auto f = c.Read(std::chrono::seconds(20));
+    ASSERT_TRUE(f) << "PUBACK " << i << " never came";
+    EXPECT_EQ(f->type, 4);
+    EXPECT_EQ(f->packet_id(), i);
+    EXPECT_EQ(f->reason(), 0) << "no negative ack for backpressure";
+  }
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM events WHERE device_id = 'bp'"), n);
+  HttpClient http("127.0.0.1", server_->port());
+  auto stats = http.Get("/stats");
+  EXPECT_EQ(stats.body.find("\"store_retries\":0,"), std::string::npos)
+      << "the store refused some appends, which were retried: " << stats.body;
+}
+
+TEST_F(MqttIngestTest, AnOversizedPacketIsRefusedAndClosesTheConnection) {
+  Start({"--max-body-bytes", "1KiB"});
+  RawMqttClient c(ProtocolVersion::kV5);
+  ASSERT_TRUE(c.Connect(port_));
+  auto ack = c.Handshake("big", true);
+  ASSERT_TRUE(ack && ack->reason() == 0);
+  ASSERT_TRUE(c.Send(RawMqttClient::MakePublish("devices/big/t", std::string(2000, '1'), 1, 1)));
+  auto f = c.Read();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->type, 14) << "DISCONNECT";
+  ASSERT_FALSE(f->body.empty());
+  EXPECT_EQ(f->body[0], 0x95) << "Packet too large";
+  EXPECT_TRUE(c.WaitClosed());
+  EXPECT_EQ(Rows(), 0);
+}
+
+TEST_F(MqttIngestTest, AThousandIdleConnectionsDoNotKeepANewPublisherOut) {
+  Start({"--max-connections", "1001"});
+  std::vector<std::unique_ptr<RawMqttClient>> idle;
+  for (int i = 0; i < 1000; ++i) {
+    idle.push_back(std::make_unique<RawMqttClient>());
+    ASSERT_TRUE(idle.back()->Connect(port_)) << i;
+    auto ack = idle.back()->Handshake("idle-" + std::to_string(i), true);
+    ASSERT_TRUE(ack && ack->reason() == 0) << i;
+  }
+  auto r = Pub({"-q", "1", "-t", "devices/late/t", "-m", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Rows(), 1);
+}
+
+TEST_F(MqttIngestTest, LoadgenQos2IsExactlyOnceInTheFile) {
+  Start();
+  auto r = RunProgram(
+      {CISTERN_LOADGEN, "--mqtt", "mqtt://127.0.0.1:" + std::to_string(port_), "--workers", "8",
+       "--mqtt-inflight", "10", "--mqtt-qos", "2", "--duration", "1s", "--verify-db", db()},
+      std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("OK: every acknowledged message"), std::string::npos) << r.output;
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM (SELECT device_id, json_extract(payload_json, "
+                     "'$.seq') s FROM events GROUP BY 1, 2 HAVING count(*) > 1)"),
+            0)
+      << "no message stored twice";
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM mqtt_qos2"), 0) << "every receipt released";
 }
 
 // kill -9 at random points under pipelined QoS 1: every PUBACKed message is in the file.
