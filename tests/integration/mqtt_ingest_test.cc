@@ -373,6 +373,38 @@ TEST_F(MqttIngestTest, LoadgenQos2IsExactlyOnceInTheFile) {
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM mqtt_qos2"), 0) << "every receipt released";
 }
 
+// A device going offline is telemetry too: its Will is stored when the connection is lost
+// or its keep-alive runs out (1.5 x Keep Alive), not after a DISCONNECT.
+TEST_F(MqttIngestTest, WillsAreStoredWhenTheConnectionIsLostNotAfterDisconnect) {
+  Start();
+  auto connect = [&](RawMqttClient& c, const std::string& id, uint16_t keep_alive) {
+    mqtt::Connect p;
+    p.version = ProtocolVersion::kV311;
+    p.client_id = id;
+    p.keep_alive = keep_alive;
+    p.will = mqtt::Will{"devices/" + id + "/status", mqtt::Bytes{'"', 'o', 'f', 'f', '"'}, 1};
+    ASSERT_TRUE(c.Connect(port_));
+    ASSERT_TRUE(c.Send(p));
+    auto ack = c.Read();
+    ASSERT_TRUE(ack && ack->type == 2 && ack->reason() == 0);
+  };
+  RawMqttClient polite, lost, silent;
+  connect(polite, "polite", 60);
+  connect(lost, "lost", 60);
+  connect(silent, "silent", 1);
+  ASSERT_TRUE(polite.Send(mqtt::Disconnect{}));
+  polite.Close();
+  lost.Close();  // no DISCONNECT
+  EXPECT_TRUE(silent.WaitClosed(std::chrono::seconds(4))) << "keep-alive 1 s: cut at 1.5 s";
+  for (int i = 0; i < 100 && Rows() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(QueryRows(db(), "SELECT device_id, kind, payload_json FROM events ORDER BY 1"),
+            (std::vector<std::vector<std::string>>{{"lost", "status", "\"off\""},
+                                                   {"silent", "status", "\"off\""}}));
+}
+
 // kill -9 at random points under pipelined QoS 1: every PUBACKed message is in the file.
 TEST_F(MqttIngestTest, KillNineNeverLosesAnAcknowledgedMessage) {
   std::mt19937 rng(std::random_device{}());
