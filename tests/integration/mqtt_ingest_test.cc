@@ -382,7 +382,11 @@ TEST_F(MqttIngestTest, WillsAreStoredWhenTheConnectionIsLostNotAfterDisconnect) 
     p.version = ProtocolVersion::kV311;
     p.client_id = id;
     p.keep_alive = keep_alive;
-    p.will = mqtt::Will{"devices/" + id + "/status", mqtt::Bytes{'"', 'o', 'f', 'f', '"'}, 1};
+    mqtt::Will will;
+    will.topic = "devices/" + id + "/status";
+    will.payload = mqtt::Bytes{'"', 'o', 'f', 'f', '"'};
+    will.qos = 1;
+    p.will = will;
     ASSERT_TRUE(c.Connect(port_));
     ASSERT_TRUE(c.Send(p));
     auto ack = c.Read();
