@@ -71,6 +71,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   size_t max_events = c.router.parse.max_events;
   size_t max_connections = c.server.max_connections;
 
+  std::string mqtt_listen, mqtts_listen;  // MQTT ingest (docs/mqtt.md)
   std::string config_file;
   bool print_config = false;
   app.add_option("--config", config_file,
@@ -186,6 +187,13 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   app.add_option("--allowed-hosts", allowed_hosts,
                  "comma-separated host names the Host header may name (others: 403); guards "
                  "against DNS rebinding when no token is set (default: any)");
+  app.add_option("--mqtt-listen", mqtt_listen,
+                 "MQTT ingest: serve MQTT 3.1.1/5.0 publishers on HOST:PORT (off by default)");
+  app.add_option("--mqtts-listen", mqtts_listen,
+                 "MQTT ingest over TLS on HOST:PORT (with --tls-cert/--tls-key)");
+  app.add_option("--mqtt-listen-topic", c.mqtt_listen.topic_template,
+                 "MQTT ingest: topic template that names device and kind (<device_id>, <kind>)")
+      ->capture_default_str();
   app.add_option("--ready-file", c.ready_file,
                  "write the bound HOST:PORT to this file once listening (for scripts)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
@@ -319,6 +327,28 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   }
   c.server.session.max_body_bytes = c.router.max_body_bytes;
   c.server.session.write_timeout = c.server.session.body_timeout;
+  mqtt::ListenerOptions& m = c.mqtt_listen;
+  for (auto [flag, text, host, port, on] :
+       {std::tuple{"--mqtt-listen", &mqtt_listen, &m.host, &m.port, &m.plain},
+        std::tuple{"--mqtts-listen", &mqtts_listen, &m.tls_host, &m.tls_port, &m.tls}}) {
+    if (text->empty()) continue;
+    if (Status s = ParseAddr(*text, host, port); !s.ok()) {
+      return usage_error(from(flag) + ": " + s.message());
+    }
+    *on = true;
+  }
+  if (m.tls && (c.server.tls_cert.empty() || c.server.tls_key.empty())) {
+    return usage_error(from("--mqtts-listen") + " needs --tls-cert and --tls-key");
+  }
+  m.tls_cert = c.server.tls_cert;
+  m.tls_key = c.server.tls_key;
+  m.tokens = c.router.ingest_tokens;
+  m.maximum_packet_size =
+      static_cast<uint32_t>(std::min<size_t>(c.router.max_body_bytes, mqtt::kMaxPacketSize));
+  m.parse = c.router.parse;
+  m.connect_timeout = c.server.session.header_timeout;
+  m.write_timeout = c.server.session.write_timeout;
+  m.max_connections = c.server.max_connections;
   if (print_config) {
     std::cout << RenderConfig(app, not_settable, {"webhook-authorization"}, origins);
     out.action = ParsedArgs::Action::kExit;

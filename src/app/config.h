@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "ingest/mqtt/context.h"
 #include "ingest/router.h"
 #include "ingest/server.h"
 #include "store/store.h"
@@ -40,6 +41,7 @@ struct Config {
   ServerOptions server;
   UploaderOptions uploader;
   SinkConfig sink;
+  mqtt::ListenerOptions mqtt_listen;  // MQTT ingest (docs/mqtt.md); off unless plain or tls
   std::chrono::milliseconds drain_timeout{5'000};
   std::string ready_file;  // written with host:port once listening ("" = none)
   std::string log_level = "info";

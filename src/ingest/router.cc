@@ -12,6 +12,7 @@
 #include "common/utf8.h"
 #include "event/gzip.h"
 #include "ingest/metrics.h"
+#include "ingest/mqtt/stats.h"
 #include "ingest/status_page.h"
 
 namespace cistern {
@@ -342,7 +343,7 @@ std::optional<Response> Router::Unauthorized(const Request& req,
 
 Response Router::Metrics(const Request& req) {
   return Reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-               RenderMetrics(store_->Stats(), counters_, uploader_, store_->Accepting()),
+               RenderMetrics(store_->Stats(), counters_, uploader_, store_->Accepting(), mqtt_),
                req.version(), req.keep_alive());
 }
 
@@ -492,6 +493,10 @@ Response Router::Stats(const Request& req) {
   WriteLatency(w, "post_latency_ms", c.post_latency.Take());
   w.EndObject();
 
+  if (mqtt_) {
+    w.Key("mqtt");
+    mqtt::WriteMqttStats(w, *mqtt_);
+  }
   w.Key("uploader");
   if (uploader_) {
     uploader_->WriteStats(w);

@@ -33,6 +33,9 @@
 #include "store/store.h"
 
 namespace cistern {
+namespace mqtt {
+struct MqttCounters;
+}
 
 struct RouterOptions {
   size_t max_body_bytes = 1 << 20;  // also bounds a gzip body once decompressed
@@ -90,6 +93,9 @@ class Router {
   Response Error(http::status status, std::string_view message, unsigned version, bool keep_alive);
 
   HttpCounters& counters() { return counters_; }
+  // The MQTT listener's counters, shown in /stats and /metrics (docs/mqtt.md). Call before
+  // the io threads run; `mqtt` must outlive the router.
+  void set_mqtt(const mqtt::MqttCounters* mqtt) { mqtt_ = mqtt; }
 
  private:
   void PostEvents(Request&& req, const Post& post, Done done);
@@ -116,6 +122,7 @@ class Router {
   std::atomic<int64_t> auth_log_due_ms_{0};
 
   HttpCounters counters_;
+  const mqtt::MqttCounters* mqtt_ = nullptr;
 };
 
 }  // namespace cistern

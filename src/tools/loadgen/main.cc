@@ -10,6 +10,7 @@
 #include "common/duration.h"
 #include "tools/loadgen/experiments.h"
 #include "tools/loadgen/http_load.h"
+#include "tools/loadgen/mqtt_load.h"
 
 using namespace cistern;
 using namespace cistern::loadgen;
@@ -105,6 +106,13 @@ int main(int argc, char** argv) {
   app.add_option("--modes", modes, "experiments: comma-separated write modes")
       ->capture_default_str();
   app.add_option("--dir", exp.dir, "experiments: where the fresh databases go (default: temp)");
+  MqttLoadOptions mqtt;
+  app.add_option("--mqtt", mqtt.target,
+                 "MQTT load instead of HTTP: mqtt://HOST:PORT (--workers = connections)");
+  app.add_option("--mqtt-inflight", mqtt.inflight, "MQTT load: PUBLISHes in flight per connection")
+      ->capture_default_str();
+  app.add_option("--mqtt-qos", mqtt.qos, "MQTT load: QoS 1 or 2")->capture_default_str();
+  app.add_option("--mqtt-password", mqtt.password, "MQTT load: CONNECT password (the token)");
   app.add_option("--json", json_file, "also write the results as JSON to this file");
 
   app.set_version_flag("--version", "cistern-loadgen " CISTERN_VERSION);
@@ -136,6 +144,12 @@ int main(int argc, char** argv) {
       exp.modes.push_back(*mode);
     }
     return RunExperiments(bench, contention, disjoint, exp, json_file);
+  }
+  if (!mqtt.target.empty()) {
+    mqtt.connections = http.workers;
+    mqtt.duration = *d;
+    mqtt.verify_db = http.verify_db;
+    return RunMqttLoad(mqtt, std::cout, std::cerr);
   }
   http.json_file = json_file;
   http.progress = isatty(STDERR_FILENO) != 0;
