@@ -72,8 +72,27 @@ void WriteLatency(JsonWriter& w, std::string_view key, const LatencyHistogram::S
 
 }  // namespace
 
+namespace {
+OtlpRouteOptions OtlpOptions(const RouterOptions& o) {
+  OtlpRouteOptions out;
+  out.max_body_bytes = o.max_body_bytes;
+  out.limits.max_records = o.parse.max_events;
+  out.limits.max_payload_bytes = o.parse.max_payload_bytes;
+  out.limits.max_field_bytes = o.parse.max_field_bytes;
+  out.decode = o.otlp_decode;
+  out.retry_after_seconds = o.retry_after_seconds;
+  return out;
+}
+}  // namespace
+
 Router::Router(std::shared_ptr<Store> store, RouterOptions options, const ComponentStatus* uploader)
-    : store_(std::move(store)), options_(options), uploader_(uploader) {}
+    : store_(std::move(store)),
+      options_(options),
+      uploader_(uploader),
+      otlp_(store_, OtlpOptions(options_), [this](int64_t events, uint64_t latency_us) {
+        counters_.events_accepted.fetch_add(events, std::memory_order_relaxed);
+        counters_.post_latency.Record(latency_us);
+      }) {}
 
 void Router::Count(http::status status) {
   auto code = static_cast<unsigned>(status);
@@ -167,6 +186,22 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
       return done(std::move(*denied));
     }
     return PostEvents(std::move(req), post, std::move(done));
+  }
+  if (OtlpSignal signal; OtlpPath(path, &signal)) {
+    if (method != http::verb::post) return wrong_method("POST");
+    if (auto denied = Unauthorized(req, options_.ingest_tokens)) {
+      counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
+      return done(std::move(*denied));
+    }
+    return otlp_.Handle(signal, std::move(req), post, [this, done = std::move(done)](Response&& r) {
+      Count(r.result());
+      done(std::move(r));
+    });
+  }
+  if (path == "/v1/traces") {
+    return done(Error(http::status::not_found,
+                      "OTLP traces are not accepted: Cistern takes /v1/logs and /v1/metrics",
+                      req.version(), req.keep_alive()));
   }
   if (path == "/healthz") {
     if (method != http::verb::get) return wrong_method("GET");
