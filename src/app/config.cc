@@ -60,6 +60,8 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   std::string mode = "group";
   std::string upload_interval = "1s", retry_max_backoff = "30s", retain = "24h";
   std::string drain_timeout = "5s", webhook_timeout = "10s", sink_timeout = "10s";
+  std::string otlp_timeout = "10s",
+              otlp_device_attrs = "device.id,host.name,service.instance.id,service.name";
   std::string max_db_bytes = "0", on_full = "reject";
   SinkConfig& k = c.sink;
   std::string auth_token_file, admin_token_file;
@@ -129,11 +131,12 @@ ParsedArgs ParseArgs(int argc, char** argv) {
                  "oldest un-uploaded events, counted in events_dropped)")
       ->capture_default_str()
       ->check(CLI::IsMember({"reject", "drop-oldest"}));
-  app.add_option("--sink", k.name,
-                 "where the uploader ships events: log, webhook, nats, mqtt; none = no uploader "
-                 "(the buffer only fills)")
+  app.add_option(
+         "--sink", k.name,
+         "where the uploader ships events: log, webhook, nats, mqtt, otlp; none = no uploader "
+         "(the buffer only fills)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"log", "webhook", "nats", "mqtt", "none"}));
+      ->check(CLI::IsMember({"log", "webhook", "nats", "mqtt", "otlp", "none"}));
   app.add_option("--upload-interval", upload_interval,
                  "time between upload cycles (back-to-back while full batches wait)")
       ->capture_default_str();
@@ -174,6 +177,20 @@ ParsedArgs ParseArgs(int argc, char** argv) {
                  "mqtt sink: topic template (<device_id>, <kind>, <node_id>)")
       ->capture_default_str();
   app.add_option("--sink-timeout", sink_timeout, "nats/mqtt sinks: how long to wait for acks")
+      ->capture_default_str();
+  app.add_option("--otlp-url", k.otlp_url,
+                 "otlp sink: base URL of an OTLP/HTTP receiver (http://HOST:4318); /v1/logs and "
+                 "/v1/metrics are appended");
+  app.add_option("--otlp-encoding", k.otlp_encoding, "otlp sink: protobuf or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"protobuf", "json"}));
+  app.add_flag("--otlp-gzip", k.otlp_gzip, "otlp sink: gzip the request bodies");
+  app.add_option("--otlp-header", k.otlp_headers,
+                 "otlp sink: an extra request header \"Name: value\" (repeatable)");
+  app.add_option("--otlp-timeout", otlp_timeout, "otlp sink: request timeout")
+      ->capture_default_str();
+  app.add_option("--otlp-device-attrs", otlp_device_attrs,
+                 "OTLP ingest: resource attributes tried in order for device_id (comma-separated)")
       ->capture_default_str();
   app.add_option("--auth-token-file", auth_token_file,
                  "require a bearer token from this file (one per line) for POST /events");
@@ -241,6 +258,18 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   if (k.name == "webhook" && k.webhook_url.empty()) {
     return usage_error(from("--sink") + " webhook needs --webhook-url");
   }
+  if (k.name == "otlp" && k.otlp_url.empty()) {
+    return usage_error(from("--sink") + " otlp needs --otlp-url");
+  }
+  c.router.otlp_decode.device_id_attributes.clear();
+  for (size_t start = 0; start <= otlp_device_attrs.size();) {
+    size_t comma = std::min(otlp_device_attrs.find(',', start), otlp_device_attrs.size());
+    std::string name = otlp_device_attrs.substr(start, comma - start);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (!name.empty()) c.router.otlp_decode.device_id_attributes.push_back(name);
+    start = comma + 1;
+  }
   c.store.max_backlog = max_backlog;
   c.server.io_threads = io_threads;
   c.server.max_connections = max_connections;
@@ -280,7 +309,8 @@ ParsedArgs ParseArgs(int argc, char** argv) {
                    zero_ok("--retain-uploaded", retain, &c.store.retain_uploaded),
                    zero_ok("--drain-timeout", drain_timeout, &c.drain_timeout),
                    duration("--webhook-timeout", webhook_timeout, &k.webhook_timeout),
-                   duration("--sink-timeout", sink_timeout, &k.sink_timeout)}) {
+                   duration("--sink-timeout", sink_timeout, &k.sink_timeout),
+                   duration("--otlp-timeout", otlp_timeout, &k.otlp_timeout)}) {
     if (!s.ok()) return usage_error(s.message());
   }
   c.uploader.initial_backoff = std::min(c.uploader.initial_backoff, c.uploader.max_backoff);
@@ -350,7 +380,7 @@ ParsedArgs ParseArgs(int argc, char** argv) {
   m.write_timeout = c.server.session.write_timeout;
   m.max_connections = c.server.max_connections;
   if (print_config) {
-    std::cout << RenderConfig(app, not_settable, {"webhook-authorization"}, origins);
+    std::cout << RenderConfig(app, not_settable, {"webhook-authorization", "otlp-header"}, origins);
     out.action = ParsedArgs::Action::kExit;
     out.exit_code = 0;
   }

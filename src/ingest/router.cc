@@ -76,8 +76,27 @@ void WriteLatency(JsonWriter& w, std::string_view key, const LatencyHistogram::S
 
 }  // namespace
 
+namespace {
+OtlpRouteOptions OtlpOptions(const RouterOptions& o) {
+  OtlpRouteOptions out;
+  out.max_body_bytes = o.max_body_bytes;
+  out.limits.max_records = o.parse.max_events;
+  out.limits.max_payload_bytes = o.parse.max_payload_bytes;
+  out.limits.max_field_bytes = o.parse.max_field_bytes;
+  out.decode = o.otlp_decode;
+  out.retry_after_seconds = o.retry_after_seconds;
+  return out;
+}
+}  // namespace
+
 Router::Router(std::shared_ptr<Store> store, RouterOptions options, const ComponentStatus* uploader)
-    : store_(std::move(store)), options_(options), uploader_(uploader) {}
+    : store_(std::move(store)),
+      options_(options),
+      uploader_(uploader),
+      otlp_(store_, OtlpOptions(options_), [this](int64_t events, uint64_t latency_us) {
+        counters_.events_accepted.fetch_add(events, std::memory_order_relaxed);
+        counters_.post_latency.Record(latency_us);
+      }) {}
 
 void Router::Count(http::status status) {
   auto code = static_cast<unsigned>(status);
@@ -155,7 +174,9 @@ Response Router::StatusError(const Status& s, int64_t index, unsigned version, b
 }
 
 const std::vector<std::string>* Router::TokensFor(std::string_view path) const {
-  if (path == "/events") return &options_.ingest_tokens;
+  if (path == "/events" || path == "/v1/logs" || path == "/v1/metrics") {
+    return &options_.ingest_tokens;
+  }
   if (path == "/stats" || path == "/metrics") return &options_.admin_tokens;
   return nullptr;
 }
@@ -196,7 +217,7 @@ std::optional<Response> Router::Screen(const Request& req, bool chunked) {
   if (const auto* tokens = TokensFor(Path(req))) {
     if (auto denied = Unauthorized(req, *tokens)) {
       counters_.requests.fetch_add(1, std::memory_order_relaxed);
-      if (Path(req) == "/events") {
+      if (TokensFor(Path(req)) == &options_.ingest_tokens) {
         counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
       }
       denied->keep_alive(false);
@@ -224,6 +245,22 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
       return done(std::move(*denied));
     }
     return PostEvents(std::move(req), post, std::move(done));
+  }
+  if (OtlpSignal signal; OtlpPath(path, &signal)) {
+    if (method != http::verb::post) return wrong_method("POST");
+    if (auto denied = Unauthorized(req, options_.ingest_tokens)) {
+      counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
+      return done(std::move(*denied));
+    }
+    return otlp_.Handle(signal, std::move(req), post, [this, done = std::move(done)](Response&& r) {
+      Count(r.result());
+      done(std::move(r));
+    });
+  }
+  if (path == "/v1/traces") {
+    return done(Error(http::status::not_found,
+                      "OTLP traces are not accepted: Cistern takes /v1/logs and /v1/metrics",
+                      req.version(), req.keep_alive()));
   }
   if (path == "/healthz" || path == "/readyz" || path == "/livez") {
     if (method != http::verb::get && method != http::verb::head) return wrong_method("GET");

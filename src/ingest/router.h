@@ -8,6 +8,7 @@
 //   GET  /stats    counters
 //   GET  /metrics  the same figures for Prometheus (text exposition 0.0.4)
 //   GET  /         the status page (HTML that polls /stats)
+//   POST /v1/logs, /v1/metrics  OTLP/HTTP ingest (ingest/otlp_routes.h, docs/otlp.md)
 // Unknown paths answer 404, known paths with another method 405 (with Allow).
 // Screen() runs on the header alone, before any body byte is read (docs/security.md): request
 // framing (RFC 9112), Host, and the bearer token of the route.
@@ -30,6 +31,7 @@
 #include "common/latency_histogram.h"
 #include "event/parse.h"
 #include "ingest/http_types.h"
+#include "ingest/otlp_routes.h"
 #include "store/store.h"
 
 namespace cistern {
@@ -41,8 +43,10 @@ struct RouterOptions {
   size_t max_body_bytes = 1 << 20;  // also bounds a gzip body once decompressed
   ParseLimits parse;
   int retry_after_seconds = 1;
-  // Bearer tokens accepted for POST /events (empty = open). /healthz, /readyz and /livez are
-  // always open.
+  // OTLP ingest: resource attributes tried for device_id (--otlp-device-attrs).
+  OtlpDecodeOptions otlp_decode;
+  // Bearer tokens accepted for POST /events and the OTLP routes (empty = open). /healthz,
+  // /readyz and /livez are always open.
   std::vector<std::string> ingest_tokens;
   // Bearer tokens required for /stats and /metrics (empty = open).
   std::vector<std::string> admin_tokens;
@@ -123,6 +127,7 @@ class Router {
 
   HttpCounters counters_;
   const mqtt::MqttCounters* mqtt_ = nullptr;
+  const OtlpRoutes otlp_;
 };
 
 }  // namespace cistern

@@ -98,6 +98,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--verify-db", http.verify_db,
                  "after the load, check in this SQLite file that every acknowledged id is stored");
+  app.add_flag("--otlp", http.otlp,
+               "HTTP load over OTLP: POST /v1/logs, protobuf, --batch log records per request");
   app.add_flag("--bench", bench, "experiment: insert throughput per mode x indexed");
   app.add_flag("--contention", contention,
                "experiment: insert latency under a concurrent checkpoint writer, per mode");
@@ -150,6 +152,9 @@ int main(int argc, char** argv) {
     mqtt.duration = *d;
     mqtt.verify_db = http.verify_db;
     return RunMqttLoad(mqtt, std::cout, std::cerr);
+  }
+  if (http.otlp && !http.verify_db.empty()) {
+    return UsageError("--verify-db needs ids in the answers: not with --otlp");
   }
   http.json_file = json_file;
   http.progress = isatty(STDERR_FILENO) != 0;
