@@ -83,7 +83,7 @@ arm64: deps-arm64 $(ARM64)/CMakeCache.txt
 
 test-arm64: arm64
 	cmake --build $(ARM64) -j$(JOBS) --target $(ARM64_TESTS)
-	CISTERN_ARM64_TESTS="$(ARM64_TESTS)" bash scripts/test-arm64 $(ARM64)
+	ARM64_TESTS="$(ARM64_TESTS)" bash scripts/test-arm64 $(ARM64)
 
 deb-amd64: build deps-deb
 	cd $(BUILD) && cpack -G DEB
