@@ -43,6 +43,20 @@ Status ParseAddr(const std::string& text, std::string* host, uint16_t* port) {
   return Status::Ok();
 }
 
+namespace {
+// CLI::NonNegativeNumber's message prints a 300-digit upper bound (issue 16).
+const CLI::Validator kZeroOrMore(
+    [](std::string& text) -> std::string {
+      int64_t v = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc() || end != text.data() + text.size() || v < 0) {
+        return "'" + text + "' is not a whole number of 0 or more";
+      }
+      return "";
+    },
+    "INT>=0");
+}  // namespace
+
 ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   ParsedArgs out;
   Config& c = out.config;
@@ -60,6 +74,8 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   std::string mode = "group";
   std::string upload_interval = "1s", retry_max_backoff = "30s", retain = "24h";
   std::string drain_timeout = "5s", webhook_timeout = "10s", sink_timeout = "10s";
+  std::string otlp_timeout = "10s",
+              otlp_device_attrs = "device.id,host.name,service.instance.id,service.name";
   std::string max_db_bytes = "0", on_full = "reject";
   SinkConfig& k = c.sink;
   std::string auth_token_file, admin_token_file;
@@ -71,6 +87,7 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   size_t max_events = c.router.parse.max_events;
   size_t max_connections = c.server.max_connections;
 
+  std::string mqtt_listen, mqtts_listen;  // MQTT ingest (docs/mqtt.md)
   std::string config_file;
   bool print_config = false;
   app.add_option("--config", config_file,
@@ -92,7 +109,7 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   app.add_option("--max-backlog", max_backlog,
                  "answer 503 + Retry-After once this many events wait for upload (0 = unlimited)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kZeroOrMore);
   app.add_option("--io-threads", io_threads, "HTTP io threads (default: cores - 1)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
@@ -128,11 +145,12 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
                  "oldest un-uploaded events, counted in events_dropped)")
       ->capture_default_str()
       ->check(CLI::IsMember({"reject", "drop-oldest"}));
-  app.add_option("--sink", k.name,
-                 "where the uploader ships events: log, webhook, nats, mqtt; none = no uploader "
-                 "(the buffer only fills)")
+  app.add_option(
+         "--sink", k.name,
+         "where the uploader ships events: log, webhook, nats, mqtt, otlp; none = no uploader "
+         "(the buffer only fills)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"log", "webhook", "nats", "mqtt", "none"}));
+      ->check(CLI::IsMember({"log", "webhook", "nats", "mqtt", "otlp", "none"}));
   app.add_option("--upload-interval", upload_interval,
                  "time between upload cycles (back-to-back while full batches wait)")
       ->capture_default_str();
@@ -151,7 +169,7 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   app.add_option("--flaky-every", k.flaky_every,
                  "make every Nth upload cycle fail (demo/test of the retry path; 0 = off)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kZeroOrMore);
   app.add_option("--webhook-url", k.webhook_url, "webhook sink: the URL batches are POSTed to");
   app.add_flag("--webhook-gzip", k.webhook_gzip, "webhook sink: gzip the request body");
   app.add_option("--webhook-timeout", webhook_timeout, "webhook sink: request timeout")
@@ -174,6 +192,20 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
       ->capture_default_str();
   app.add_option("--sink-timeout", sink_timeout, "nats/mqtt sinks: how long to wait for acks")
       ->capture_default_str();
+  app.add_option("--otlp-url", k.otlp_url,
+                 "otlp sink: base URL of an OTLP/HTTP receiver (http://HOST:4318); /v1/logs and "
+                 "/v1/metrics are appended");
+  app.add_option("--otlp-encoding", k.otlp_encoding, "otlp sink: protobuf or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"protobuf", "json"}));
+  app.add_flag("--otlp-gzip", k.otlp_gzip, "otlp sink: gzip the request bodies");
+  app.add_option("--otlp-header", k.otlp_headers,
+                 "otlp sink: an extra request header \"Name: value\" (repeatable)");
+  app.add_option("--otlp-timeout", otlp_timeout, "otlp sink: request timeout")
+      ->capture_default_str();
+  app.add_option("--otlp-device-attrs", otlp_device_attrs,
+                 "OTLP ingest: resource attributes tried in order for device_id (comma-separated)")
+      ->capture_default_str();
   app.add_option("--auth-token-file", auth_token_file,
                  "require a bearer token from this file (one per line) for POST /events");
   app.add_option("--admin-token-file", admin_token_file,
@@ -186,6 +218,13 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   app.add_option("--allowed-hosts", allowed_hosts,
                  "comma-separated host names the Host header may name (others: 403); guards "
                  "against DNS rebinding when no token is set (default: any)");
+  app.add_option("--mqtt-listen", mqtt_listen,
+                 "MQTT ingest: serve MQTT 3.1.1/5.0 publishers on HOST:PORT (off by default)");
+  app.add_option("--mqtts-listen", mqtts_listen,
+                 "MQTT ingest over TLS on HOST:PORT (with --tls-cert/--tls-key)");
+  app.add_option("--mqtt-listen-topic", c.mqtt_listen.topic_template,
+                 "MQTT ingest: topic template that names device and kind (<device_id>, <kind>)")
+      ->capture_default_str();
   app.add_option("--ready-file", c.ready_file,
                  "write the bound HOST:PORT to this file once listening (for scripts)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
@@ -234,6 +273,18 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   if (k.name == "webhook" && k.webhook_url.empty()) {
     return usage_error(from("--sink") + " webhook needs --webhook-url");
   }
+  if (k.name == "otlp" && k.otlp_url.empty()) {
+    return usage_error(from("--sink") + " otlp needs --otlp-url");
+  }
+  c.router.otlp_decode.device_id_attributes.clear();
+  for (size_t start = 0; start <= otlp_device_attrs.size();) {
+    size_t comma = std::min(otlp_device_attrs.find(',', start), otlp_device_attrs.size());
+    std::string name = otlp_device_attrs.substr(start, comma - start);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (!name.empty()) c.router.otlp_decode.device_id_attributes.push_back(name);
+    start = comma + 1;
+  }
   c.store.max_backlog = max_backlog;
   c.server.io_threads = io_threads;
   c.server.max_connections = max_connections;
@@ -273,7 +324,8 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
                    zero_ok("--retain-uploaded", retain, &c.store.retain_uploaded),
                    zero_ok("--drain-timeout", drain_timeout, &c.drain_timeout),
                    duration("--webhook-timeout", webhook_timeout, &k.webhook_timeout),
-                   duration("--sink-timeout", sink_timeout, &k.sink_timeout)}) {
+                   duration("--sink-timeout", sink_timeout, &k.sink_timeout),
+                   duration("--otlp-timeout", otlp_timeout, &k.otlp_timeout)}) {
     if (!s.ok()) return usage_error(s.message());
   }
   c.uploader.initial_backoff = std::min(c.uploader.initial_backoff, c.uploader.max_backoff);
@@ -320,8 +372,30 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   }
   c.server.session.max_body_bytes = c.router.max_body_bytes;
   c.server.session.write_timeout = c.server.session.body_timeout;
+  mqtt::ListenerOptions& m = c.mqtt_listen;
+  for (auto [flag, text, host, port, on] :
+       {std::tuple{"--mqtt-listen", &mqtt_listen, &m.host, &m.port, &m.plain},
+        std::tuple{"--mqtts-listen", &mqtts_listen, &m.tls_host, &m.tls_port, &m.tls}}) {
+    if (text->empty()) continue;
+    if (Status s = ParseAddr(*text, host, port); !s.ok()) {
+      return usage_error(from(flag) + ": " + s.message());
+    }
+    *on = true;
+  }
+  if (m.tls && (c.server.tls_cert.empty() || c.server.tls_key.empty())) {
+    return usage_error(from("--mqtts-listen") + " needs --tls-cert and --tls-key");
+  }
+  m.tls_cert = c.server.tls_cert;
+  m.tls_key = c.server.tls_key;
+  m.tokens = c.router.ingest_tokens;
+  m.maximum_packet_size =
+      static_cast<uint32_t>(std::min<size_t>(c.router.max_body_bytes, mqtt::kMaxPacketSize));
+  m.parse = c.router.parse;
+  m.connect_timeout = c.server.session.header_timeout;
+  m.write_timeout = c.server.session.write_timeout;
+  m.max_connections = c.server.max_connections;
   if (print_config) {
-    std::cout << RenderConfig(app, not_settable, {"webhook-authorization"}, origins);
+    std::cout << RenderConfig(app, not_settable, {"webhook-authorization", "otlp-header"}, origins);
     out.action = ParsedArgs::Action::kExit;
     out.exit_code = 0;
   }

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
+#include "ingest/mqtt/context.h"
 #include "ingest/router.h"
 #include "ingest/server.h"
 #include "store/store.h"
@@ -19,7 +21,7 @@ namespace cistern {
 
 // Which sink, and every sink's settings (only the chosen one's are used).
 struct SinkConfig {
-  std::string name = "log";  // log | webhook | nats | mqtt
+  std::string name = "log";  // log | webhook | nats | mqtt | otlp
   int flaky_every = 0;       // > 0: wrap the sink to fail every Nth cycle
   std::string webhook_url;
   bool webhook_gzip = false;
@@ -32,6 +34,11 @@ struct SinkConfig {
   std::string mqtt_url = "mqtt://127.0.0.1:1883";
   std::string mqtt_topic = "cistern/<device_id>/<kind>";
   std::chrono::milliseconds sink_timeout{10'000};  // nats and mqtt ack wait
+  std::string otlp_url;                    // base URL; /v1/logs and /v1/metrics are appended
+  std::string otlp_encoding = "protobuf";  // protobuf | json
+  bool otlp_gzip = false;
+  std::vector<std::string> otlp_headers;  // "Name: value" lines
+  std::chrono::milliseconds otlp_timeout{10'000};
 };
 
 struct Config {
@@ -40,6 +47,7 @@ struct Config {
   ServerOptions server;
   UploaderOptions uploader;
   SinkConfig sink;
+  mqtt::ListenerOptions mqtt_listen;  // MQTT ingest (docs/mqtt.md); off unless plain or tls
   std::chrono::milliseconds drain_timeout{5'000};
   std::string ready_file;  // written with host:port once listening ("" = none)
   std::string log_level = "info";

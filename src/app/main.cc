@@ -16,6 +16,7 @@
 #include "app/reload.h"
 #include "app/sink_factory.h"
 #include "app/systemd_notify.h"
+#include "ingest/mqtt/listener.h"
 #include "store/registry.h"
 
 namespace {
@@ -109,6 +110,23 @@ int main(int argc, char** argv) {
                  config.router.ingest_tokens.empty() ? "ingest" : "admin", bound,
                  config.router.ingest_tokens.empty() ? "store events" : "read /stats");
   }
+  // MQTT ingest (docs/mqtt.md): on the same io threads, before the ready file says "up".
+  std::unique_ptr<mqtt::MqttListener> mqtt_listener;
+  if (config.mqtt_listen.plain || config.mqtt_listen.tls) {
+    mqtt_listener = std::make_unique<mqtt::MqttListener>(*store, config.mqtt_listen, server);
+    if (Status s = mqtt_listener->Listen(); !s.ok()) {
+      std::fprintf(stderr, "cistern: %s\n", s.message().c_str());
+      if (uploader) uploader->Stop(std::chrono::milliseconds(0));
+      (*store)->Close();
+      return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+    }
+    for (auto [scheme, on, ep] :
+         {std::tuple{"mqtt", config.mqtt_listen.plain, mqtt_listener->plain_endpoint()},
+          std::tuple{"mqtts", config.mqtt_listen.tls, mqtt_listener->tls_endpoint()}}) {
+      if (on) spdlog::info("listening on {}://{}:{}", scheme, ep.address().to_string(), ep.port());
+    }
+    router.set_mqtt(mqtt_listener->counters());
+  }
 
   // systemd (Type=notify): READY below, then STATUS lines and watchdog pings from a timer on
   // one strand with the signal handler (which cancels it), until shutdown begins.
@@ -159,6 +177,7 @@ int main(int argc, char** argv) {
     notifier.Stopping();
     notify_timer.cancel();
     hangup.cancel();
+    if (mqtt_listener) mqtt_listener->Stop();
     server.Stop();
   });
 

@@ -63,6 +63,12 @@ Config MergeLive(const Config& running, const Config& next, ReloadOutcome* out) 
              &m.router.ingest_tokens, out);
   LiveTokens("admin-token-file", o.router.admin_tokens, n.router.admin_tokens,
              &m.router.admin_tokens, out);
+  // The MQTT listener checks CONNECT passwords against the tokens it started with: a changed
+  // token file reaches HTTP now, MQTT only after a restart (docs/configuration.md "Reload").
+  if ((o.mqtt_listen.plain || o.mqtt_listen.tls) &&
+      o.router.ingest_tokens != n.router.ingest_tokens) {
+    out->restart.push_back("auth-token-file (for the MQTT listener)");
+  }
   Live("allowed-hosts", o.router.allowed_hosts, n.router.allowed_hosts, &m.router.allowed_hosts,
        out);
   Live("max-batch-events", o.router.parse.max_events, n.router.parse.max_events,

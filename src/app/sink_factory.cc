@@ -7,6 +7,7 @@
 #include "sinks/log/log_sink.h"
 #include "sinks/mqtt/mqtt_sink.h"
 #include "sinks/nats/nats_sink.h"
+#include "sinks/otlp/otlp_sink.h"
 #include "sinks/webhook/webhook_sink.h"
 
 namespace cistern {
@@ -23,6 +24,16 @@ Result<std::unique_ptr<Sink>> MakeSink(const SinkConfig& c, const std::string& n
          o.timeout = c.webhook_timeout;
          o.authorization = c.webhook_authorization;
          return MakeWebhookSink(o);
+       }},
+      {"otlp",
+       [&] {
+         OtlpSinkOptions o;
+         o.url = c.otlp_url;
+         o.encoding = c.otlp_encoding == "json" ? OtlpEncoding::kJson : OtlpEncoding::kProtobuf;
+         o.gzip = c.otlp_gzip;
+         o.headers = c.otlp_headers;
+         o.timeout = c.otlp_timeout;
+         return MakeOtlpSink(o);
        }},
       {"nats",
        [&] {

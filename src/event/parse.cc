@@ -57,8 +57,9 @@ Status Timestamp(element value, int64_t now_ms, int64_t* out) {
 }
 
 // Validates one event object and appends it to `out`. `scratch` holds the compacted payload.
+// `topic` fills a missing device_id / kind when non-empty (MQTT ingest).
 Status ParseOne(element el, const ParseLimits& limits, int64_t now_ms, std::string* scratch,
-                EventBatch* out) {
+                EventBatch* out, const TopicFields& topic = {}) {
   if (!el.is_object()) return Status::InvalidArgument("event must be a JSON object");
   std::string_view device_id, kind;
   bool seen_device = false, seen_kind = false, seen_payload = false, seen_ts = false;
@@ -98,6 +99,14 @@ Status ParseOne(element el, const ParseLimits& limits, int64_t now_ms, std::stri
       if (duplicate(&seen_ts)) return Status::InvalidArgument("duplicate field ts");
       if (Status s = Timestamp(field.value, now_ms, &ts); !s.ok()) return s;
     }
+  }
+  if (!seen_device && !topic.device_id.empty()) {
+    device_id = topic.device_id;
+    seen_device = true;
+  }
+  if (!seen_kind && !topic.kind.empty()) {
+    kind = topic.kind;
+    seen_kind = true;
   }
   if (!seen_device) return Status::InvalidArgument("missing required field device_id");
   if (!seen_kind) return Status::InvalidArgument("missing required field kind");
@@ -172,7 +181,87 @@ Status ParseNdjson(simdjson::padded_string_view body, const ParseLimits& limits,
   return Status::Ok();
 }
 
+bool IsEventObject(element el) {
+  if (!el.is_object()) return false;
+  simdjson::dom::object object = el.get_object().value_unsafe();
+  for (auto field : object) {
+    if (field.key == "device_id") return true;
+  }
+  return false;
+}
+
+// One MQTT JSON value: an event object, an array of them, or anything else as the payload.
+Status MqttValue(element root, const TopicFields& topic, const ParseLimits& limits, int64_t now_ms,
+                 std::string* scratch, EventBatch* out) {
+  if (IsEventObject(root)) return ParseOne(root, limits, now_ms, scratch, out, topic);
+  if (root.is_array()) {
+    simdjson::dom::array events = root.get_array().value_unsafe();
+    bool all_events = events.size() > 0;
+    for (element el : events) all_events = all_events && IsEventObject(el);
+    if (all_events) {
+      if (events.size() + out->size() > limits.max_events) return TooMany(limits);
+      for (element el : events) {
+        if (Status s = ParseOne(el, limits, now_ms, scratch, out, topic); !s.ok()) return s;
+      }
+      return Status::Ok();
+    }
+  }
+  if (topic.device_id.empty() || topic.kind.empty()) {
+    return Status::InvalidArgument(
+        "not an event (no device_id) and the topic does not match the topic template");
+  }
+  if (out->size() >= limits.max_events) return TooMany(limits);
+  *scratch = simdjson::minify(root);
+  if (scratch->size() > limits.max_payload_bytes) {
+    return Status::InvalidArgument("payload is " + std::to_string(scratch->size()) +
+                                   " bytes, over the limit of " +
+                                   std::to_string(limits.max_payload_bytes));
+  }
+  const bool has_payload = !root.is_null();
+  out->Add(topic.device_id, topic.kind, has_payload ? *scratch : std::string_view(), has_payload,
+           now_ms);
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status ParseMqttPayload(simdjson::padded_string_view body, const TopicFields& topic,
+                        const ParseLimits& limits, int64_t now_ms, simdjson::dom::parser& parser,
+                        EventBatch* out, bool* not_json) {
+  out->Clear();
+  *not_json = false;
+  std::string scratch;
+  element root;
+  if (auto ec = parser.parse(body.data(), body.size(), false).get(root); !ec) {
+    Status s = MqttValue(root, topic, limits, now_ms, &scratch, out);
+    if (!s.ok()) out->Clear();
+    return s;
+  }
+  // NDJSON: every non-blank line one JSON value (parsed in place, as in ParseNdjson).
+  const char* base = body.data();
+  size_t pos = 0;
+  Status status = Status::Ok();
+  while (pos < body.size()) {
+    size_t nl = std::string_view(base + pos, body.size() - pos).find('\n');
+    size_t end = nl == std::string_view::npos ? body.size() : pos + nl;
+    std::string_view line(base + pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = end + 1;
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    if (auto ec = parser.parse(line.data(), line.size(), false).get(root); ec) {
+      *not_json = true;
+      out->Clear();
+      return Status::InvalidArgument("payload is not JSON: " + JsonError(ec));
+    }
+    if (status.ok()) status = MqttValue(root, topic, limits, now_ms, &scratch, out);
+  }
+  if (status.ok() && out->empty()) {
+    *not_json = true;
+    status = Status::InvalidArgument("payload is empty");
+  }
+  if (!status.ok()) out->Clear();
+  return status;
+}
 
 Status ParseEvents(simdjson::padded_string_view body, BodyFormat format, const ParseLimits& limits,
                    int64_t now_ms, simdjson::dom::parser& parser, EventBatch* out,

@@ -37,4 +37,21 @@ Status ParseEvents(simdjson::padded_string_view body, BodyFormat format, const P
                    int64_t now_ms, simdjson::dom::parser& parser, EventBatch* out,
                    int64_t* error_index);
 
+// MQTT ingest (docs/mqtt.md): a PUBLISH payload -> events, with `topic` filling the fields an
+// event lacks. Like ParseEvents (same limits, all or nothing), plus:
+//  - the payload is one JSON document (an event object, or an array of them) or NDJSON;
+//  - an object with a "device_id" key is an event: a missing "kind" comes from topic.kind;
+//  - any other JSON value (a number, a string, an object without device_id, an array that is
+//    not all such objects) becomes the payload of one event with device and kind from topic;
+//  - `topic` fields may be empty (the topic did not match the template): events must then
+//    carry their own.
+// *not_json is set when the payload is neither JSON nor NDJSON (then InvalidArgument).
+struct TopicFields {
+  std::string_view device_id;
+  std::string_view kind;
+};
+Status ParseMqttPayload(simdjson::padded_string_view body, const TopicFields& topic,
+                        const ParseLimits& limits, int64_t now_ms, simdjson::dom::parser& parser,
+                        EventBatch* out, bool* not_json);
+
 }  // namespace cistern

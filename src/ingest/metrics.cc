@@ -1,12 +1,14 @@
 #include "ingest/metrics.h"
 
 #include "common/prometheus_writer.h"
+#include "ingest/mqtt/stats.h"
 #include "ingest/router.h"
 
 namespace cistern {
 
 std::string RenderMetrics(const StoreStats& s, const HttpCounters& c,
-                          const ComponentStatus* uploader, bool ready) {
+                          const ComponentStatus* uploader, bool ready,
+                          const mqtt::MqttCounters* mqtt) {
   PrometheusWriter w;
   w.Family("cistern_build_info", "gauge", "Constant 1, labelled with the collector's identity");
   w.Sample("cistern_build_info", int64_t{1},
@@ -100,6 +102,7 @@ std::string RenderMetrics(const StoreStats& s, const HttpCounters& c,
   w.HistogramSamples("cistern_http_request_duration_seconds", c.post_latency.Take(),
                      {{"route", "/events"}});
 
+  if (mqtt != nullptr) mqtt::WriteMqttMetrics(w, *mqtt);
   if (uploader != nullptr) uploader->WriteMetrics(w);
   return w.Take();
 }

@@ -15,8 +15,13 @@
 namespace cistern {
 
 struct HttpCounters;
+namespace mqtt {
+struct MqttCounters;
+}
 
+// `mqtt`: the MQTT listener's families (cistern_mqtt_*), when it runs.
 std::string RenderMetrics(const StoreStats& store, const HttpCounters& http,
-                          const ComponentStatus* uploader, bool ready);
+                          const ComponentStatus* uploader, bool ready,
+                          const mqtt::MqttCounters* mqtt = nullptr);
 
 }  // namespace cistern

@@ -13,6 +13,7 @@
 #include "common/utf8.h"
 #include "event/gzip.h"
 #include "ingest/metrics.h"
+#include "ingest/mqtt/stats.h"
 #include "ingest/status_page.h"
 
 namespace cistern {
@@ -76,10 +77,27 @@ void WriteLatency(JsonWriter& w, std::string_view key, const LatencyHistogram::S
 
 }  // namespace
 
+namespace {
+OtlpRouteOptions OtlpOptions(const RouterOptions& o) {
+  OtlpRouteOptions out;
+  out.max_body_bytes = o.max_body_bytes;
+  out.limits.max_records = o.parse.max_events;
+  out.limits.max_payload_bytes = o.parse.max_payload_bytes;
+  out.limits.max_field_bytes = o.parse.max_field_bytes;
+  out.decode = o.otlp_decode;
+  out.retry_after_seconds = o.retry_after_seconds;
+  return out;
+}
+}  // namespace
+
 Router::Router(std::shared_ptr<Store> store, RouterOptions options, const ComponentStatus* uploader)
     : store_(std::move(store)),
-      options_(std::make_shared<const RouterOptions>(std::move(options))),
-      uploader_(uploader) {}
+      options_(std::make_shared<const RouterOptions>(options)),
+      uploader_(uploader),
+      otlp_(store_, OtlpOptions(options), [this](int64_t events, uint64_t latency_us) {
+        counters_.events_accepted.fetch_add(events, std::memory_order_relaxed);
+        counters_.post_latency.Record(latency_us);
+      }) {}
 
 void Router::SetOptions(RouterOptions options) {
   options_.store(std::make_shared<const RouterOptions>(std::move(options)));
@@ -163,7 +181,9 @@ Response Router::StatusError(const Status& s, int64_t index, unsigned version, b
 
 const std::vector<std::string>* Router::TokensFor(const RouterOptions& options,
                                                   std::string_view path) {
-  if (path == "/events") return &options.ingest_tokens;
+  if (path == "/events" || path == "/v1/logs" || path == "/v1/metrics") {
+    return &options.ingest_tokens;
+  }
   if (path == "/stats" || path == "/metrics") return &options.admin_tokens;
   return nullptr;
 }
@@ -205,7 +225,7 @@ std::optional<Response> Router::Screen(const Request& req, bool chunked) {
   if (const auto* tokens = TokensFor(*options, Path(req))) {
     if (auto denied = Unauthorized(req, *tokens)) {
       counters_.requests.fetch_add(1, std::memory_order_relaxed);
-      if (Path(req) == "/events") {
+      if (tokens == &options->ingest_tokens) {
         counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
       }
       denied->keep_alive(false);
@@ -234,6 +254,22 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
       return done(std::move(*denied));
     }
     return PostEvents(std::move(req), *options, post, std::move(done));
+  }
+  if (OtlpSignal signal; OtlpPath(path, &signal)) {
+    if (method != http::verb::post) return wrong_method("POST");
+    if (auto denied = Unauthorized(req, options->ingest_tokens)) {
+      counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
+      return done(std::move(*denied));
+    }
+    return otlp_.Handle(signal, std::move(req), post, [this, done = std::move(done)](Response&& r) {
+      Count(r.result());
+      done(std::move(r));
+    });
+  }
+  if (path == "/v1/traces") {
+    return done(Error(http::status::not_found,
+                      "OTLP traces are not accepted: Cistern takes /v1/logs and /v1/metrics",
+                      req.version(), req.keep_alive()));
   }
   if (path == "/healthz" || path == "/readyz" || path == "/livez") {
     if (method != http::verb::get && method != http::verb::head) return wrong_method("GET");
@@ -353,7 +389,8 @@ std::optional<Response> Router::Unauthorized(const Request& req,
 }
 
 Response Router::Metrics(const Request& req) {
-  std::string text = RenderMetrics(store_->Stats(), counters_, uploader_, store_->Accepting());
+  std::string text =
+      RenderMetrics(store_->Stats(), counters_, uploader_, store_->Accepting(), mqtt_);
   // The configuration in effect (docs/configuration.md "Reload").
   const ConfigReloads& r = config_reloads_;
   text += fmt::format(
@@ -516,6 +553,10 @@ Response Router::Stats(const Request& req) {
   WriteLatency(w, "post_latency_ms", c.post_latency.Take());
   w.EndObject();
 
+  if (mqtt_) {
+    w.Key("mqtt");
+    mqtt::WriteMqttStats(w, *mqtt_);
+  }
   w.Key("uploader");
   if (uploader_) {
     uploader_->WriteStats(w);

@@ -8,6 +8,7 @@
 //   GET  /stats    counters
 //   GET  /metrics  the same figures for Prometheus (text exposition 0.0.4)
 //   GET  /         the status page (HTML that polls /stats)
+//   POST /v1/logs, /v1/metrics  OTLP/HTTP ingest (ingest/otlp_routes.h, docs/otlp.md)
 // Unknown paths answer 404, known paths with another method 405 (with Allow).
 // Screen() runs on the header alone, before any body byte is read (docs/security.md): request
 // framing (RFC 9112), Host, and the bearer token of the route.
@@ -33,16 +34,22 @@
 #include "common/latency_histogram.h"
 #include "event/parse.h"
 #include "ingest/http_types.h"
+#include "ingest/otlp_routes.h"
 #include "store/store.h"
 
 namespace cistern {
+namespace mqtt {
+struct MqttCounters;
+}
 
 struct RouterOptions {
   size_t max_body_bytes = 1 << 20;  // also bounds a gzip body once decompressed
   ParseLimits parse;
   int retry_after_seconds = 1;
-  // Bearer tokens accepted for POST /events (empty = open). /healthz, /readyz and /livez are
-  // always open.
+  // OTLP ingest: resource attributes tried for device_id (--otlp-device-attrs).
+  OtlpDecodeOptions otlp_decode;
+  // Bearer tokens accepted for POST /events and the OTLP routes (empty = open). /healthz,
+  // /readyz and /livez are always open.
   std::vector<std::string> ingest_tokens;
   // Bearer tokens required for /stats and /metrics (empty = open).
   std::vector<std::string> admin_tokens;
@@ -98,6 +105,9 @@ class Router {
   // Replaces the options for requests that arrive from now on.
   void SetOptions(RouterOptions options);
   std::shared_ptr<const RouterOptions> options() const { return options_.load(); }
+  // The MQTT listener's counters, shown in /stats and /metrics (docs/mqtt.md). Call before
+  // the io threads run; `mqtt` must outlive the router.
+  void set_mqtt(const mqtt::MqttCounters* mqtt) { mqtt_ = mqtt; }
 
  private:
   void PostEvents(Request&& req, const RouterOptions& options, const Post& post, Done done);
@@ -127,6 +137,8 @@ class Router {
 
   HttpCounters counters_;
   ConfigReloads config_reloads_;
+  const mqtt::MqttCounters* mqtt_ = nullptr;
+  const OtlpRoutes otlp_;
 };
 
 }  // namespace cistern

@@ -17,6 +17,32 @@ namespace cistern {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const std::string& cert,
+                                                           const std::string& key) {
+  if (cert.empty() || key.empty()) {
+    return Status::InvalidArgument("TLS needs both --tls-cert and --tls-key");
+  }
+  boost::system::error_code ec;
+  auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1);
+  // TLS 1.2: ECDHE key exchange with AEAD ciphers only (forward secrecy; no static RSA, no
+  // CBC/SHA-1), Mozilla's "intermediate" list. TLS 1.3 suites are all AEAD and stay as they
+  // are (docs/security.md). Shared by HTTPS and MQTTS.
+  if (SSL_CTX_set_cipher_list(tls->native_handle(),
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                              "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1) {
+    return Status::Internal("TLS: cannot set the TLS 1.2 cipher list");
+  }
+  tls->use_certificate_chain_file(cert, ec);
+  if (ec) return Status::InvalidArgument("--tls-cert " + cert + ": " + ec.message());
+  tls->use_private_key_file(key, asio::ssl::context::pem, ec);
+  if (ec) return Status::InvalidArgument("--tls-key " + key + ": " + ec.message());
+  return tls;
+}
+
 Server::Server(ServerOptions options, Router& router)
     : options_(std::move(options)),
       router_(router),
@@ -30,28 +56,9 @@ Server::~Server() = default;
 Result<tcp::endpoint> Server::Listen() {
   boost::system::error_code ec;
   if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
-    if (options_.tls_cert.empty() || options_.tls_key.empty()) {
-      return Status::InvalidArgument("TLS needs both --tls-cert and --tls-key");
-    }
-    tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-    tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                      asio::ssl::context::no_tlsv1_1);
-    // TLS 1.2: ECDHE key exchange with AEAD ciphers only (forward secrecy; no static RSA, no
-    // CBC/SHA-1), Mozilla's "intermediate" list. TLS 1.3 suites are all AEAD and stay as they
-    // are (docs/security.md).
-    if (SSL_CTX_set_cipher_list(tls_->native_handle(),
-                                "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                                "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                                "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1) {
-      return Status::Internal("TLS: cannot set the TLS 1.2 cipher list");
-    }
-    tls_->use_certificate_chain_file(options_.tls_cert, ec);
-    if (ec) {
-      return Status::InvalidArgument("--tls-cert " + options_.tls_cert + ": " + ec.message());
-    }
-    tls_->use_private_key_file(options_.tls_key, asio::ssl::context::pem, ec);
-    if (ec) return Status::InvalidArgument("--tls-key " + options_.tls_key + ": " + ec.message());
+    auto tls = MakeTlsContext(options_.tls_cert, options_.tls_key);
+    if (!tls.ok()) return tls.status();
+    tls_ = std::move(tls.value());
   }
   auto address = asio::ip::make_address(options_.host, ec);
   if (ec) return Status::InvalidArgument("invalid listen address '" + options_.host + "'");

@@ -32,6 +32,11 @@ struct ServerOptions {
   std::string tls_key;
 };
 
+// A TLS server context from PEM files (certificate chain, private key), TLS 1.2 and later.
+// InvalidArgument naming the flag when a file is unusable. Shared with the MQTT listener.
+Result<std::unique_ptr<boost::asio::ssl::context>> MakeTlsContext(const std::string& cert,
+                                                                  const std::string& key);
+
 class Server {
  public:
   Server(ServerOptions options, Router& router);
@@ -47,6 +52,8 @@ class Server {
 
   boost::asio::io_context& context() { return ioc_; }
   size_t connections() const { return tracker_.Count(); }
+  // The live connections (the MQTT listener's too: one --max-connections, one sweep).
+  SessionTracker& tracker() { return tracker_; }
 
  private:
   void DoAccept();

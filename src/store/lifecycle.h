@@ -45,6 +45,10 @@ class Lifecycle {
   int Record(const AppendExtras& extras, int64_t now_ms, TxnEffects* fx) {
     return receipts_->Record(extras, now_ms, fx);
   }
+  // *found: the QoS 2 receipt of `extras` is already stored (a re-sent PUBLISH).
+  int HasReceipt(const AppendExtras& extras, bool* found) {
+    return receipts_->HasReceipt(extras.qos2_client, extras.qos2_packet_id, found);
+  }
   // Runs one op; its own outcome (and figures) in *result.
   int Run(const LifecycleOp& op, TxnEffects* fx, OpResult* result);
   // Before COMMIT: writes the devices' changes and, when events were deleted, the id

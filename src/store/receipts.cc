@@ -41,6 +41,8 @@ Result<std::unique_ptr<Receipts>> Receipts::Prepare(sql::Db& db) {
       {&r->receipts_drop_, "DELETE FROM mqtt_qos2 WHERE client_id = ?1"},
       {&r->session_receipts_,
        "SELECT packet_id FROM mqtt_qos2 WHERE client_id = ?1 ORDER BY packet_id"},
+      {&r->has_receipt_, "SELECT 1 FROM mqtt_qos2 WHERE client_id = ?1 AND packet_id = ?2"},
+      {&r->has_session_, "SELECT 1 FROM mqtt_sessions WHERE client_id = ?1"},
       {&r->expired_,
        "SELECT client_id FROM mqtt_sessions WHERE disconnected_at IS NOT NULL AND "
        "expiry_ms >= 0 AND disconnected_at + expiry_ms <= ?1 LIMIT 100"},
@@ -78,6 +80,16 @@ int Receipts::Record(const AppendExtras& extras, int64_t now_ms, TxnEffects* fx)
   return SQLITE_OK;
 }
 
+int Receipts::HasReceipt(const std::string& client_id, uint16_t packet_id, bool* found) {
+  sqlite3_stmt* q = has_receipt_->handle();
+  Text(*has_receipt_, 1, client_id);
+  sqlite3_bind_int64(q, 2, packet_id);
+  int rc = sqlite3_step(q);
+  *found = rc == SQLITE_ROW;
+  sqlite3_reset(q);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 int Receipts::DropSession(const std::string& client_id) {
   Text(*session_drop_, 1, client_id);
   if (int rc = StepDone(*session_drop_); rc != SQLITE_OK) return rc;
@@ -91,6 +103,12 @@ int Receipts::OpenSession(const OpenSessionOp& op, int64_t now_ms, OpResult* res
   } else {
     // A session that expired while its client was away starts afresh.
     if (int rc = ExpireSessions(now_ms); rc != SQLITE_OK) return rc;
+    sqlite3_stmt* s = has_session_->handle();
+    Text(*has_session_, 1, op.client_id);
+    int found = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (found != SQLITE_ROW && found != SQLITE_DONE) return found;
+    result->count = found == SQLITE_ROW ? 1 : 0;
     sqlite3_stmt* q = session_receipts_->handle();
     Text(*session_receipts_, 1, op.client_id);
     int rc;

@@ -28,7 +28,10 @@ class Receipts {
   // Stores the extras of one request (dead letters, trimmed to the newest kMaxDeadLetters;
   // its QoS 2 receipt).
   int Record(const AppendExtras& extras, int64_t now_ms, TxnEffects* fx);
-  // OpenSessionOp: a clean session drops what was stored; a kept one returns its receipts.
+  // *found: (client_id, packet_id) has a stored QoS 2 receipt.
+  int HasReceipt(const std::string& client_id, uint16_t packet_id, bool* found);
+  // OpenSessionOp: a clean session drops what was stored; a kept one returns its receipts,
+  // and result->count = 1 when a stored session was found (CONNACK Session Present).
   int OpenSession(const OpenSessionOp& op, int64_t now_ms, OpResult* result);
   int CloseSession(const CloseSessionOp& op, int64_t now_ms);
   int Release(const ReleaseQos2Op& op);
@@ -42,7 +45,7 @@ class Receipts {
   sql::Db& db_;
   std::unique_ptr<sql::Stmt> dead_letter_, trim_dead_letters_, receipt_, release_;
   std::unique_ptr<sql::Stmt> session_put_, session_close_, session_drop_, receipts_drop_;
-  std::unique_ptr<sql::Stmt> session_receipts_, expired_;
+  std::unique_ptr<sql::Stmt> session_receipts_, expired_, has_receipt_, has_session_;
 };
 
 }  // namespace cistern

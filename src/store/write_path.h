@@ -29,6 +29,9 @@ struct AppendResult {
   Status status;
   int64_t first_id = 0;  // ids of the request are first_id .. first_id + count - 1
   size_t count = 0;
+  // An MQTT QoS 2 PUBLISH whose (client, packet id) receipt was already stored: nothing of
+  // it was stored again (status ok, count 0).
+  bool duplicate = false;
 };
 // Input a front-end acknowledged but could not turn into an event (an MQTT 3.1.1 payload that
 // is not JSON, an OTLP record over the payload limit): kept, bounded, never dropped silently.
@@ -43,7 +46,8 @@ struct DeadLetter {
 struct AppendExtras {
   std::vector<DeadLetter> dead_letters;
   // With qos2_packet_id != 0: the request is that MQTT QoS 2 PUBLISH of qos2_client; its
-  // receipt is committed with its events, so a re-sent PUBLISH is not stored twice.
+  // receipt is committed with its events, so a re-sent PUBLISH is not stored twice: when the
+  // receipt is already there, nothing of the request is stored (AppendResult::duplicate).
   std::string qos2_client;
   uint16_t qos2_packet_id = 0;
   bool empty() const { return dead_letters.empty() && qos2_packet_id == 0; }

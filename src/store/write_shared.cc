@@ -38,8 +38,12 @@ int RunItems(sqlite3* db, Lifecycle& lifecycle, WriteState* state, std::span<Wri
     int rc = SQLITE_OK;
     if (auto* a = std::get_if<AppendItem>(&item)) {
       const auto n = static_cast<int64_t>(a->batch.size());
-      rc = lifecycle.MakeRoom(*state->policy, n, a->bytes, fx, &a->refused);
-      if (rc == SQLITE_OK && a->refused.ok()) {
+      a->duplicate = false;
+      if (a->extras.qos2_packet_id != 0) rc = lifecycle.HasReceipt(a->extras, &a->duplicate);
+      if (rc == SQLITE_OK && !a->duplicate) {
+        rc = lifecycle.MakeRoom(*state->policy, n, a->bytes, fx, &a->refused);
+      }
+      if (rc == SQLITE_OK && !a->duplicate && a->refused.ok()) {
         a->first_id = fx->next_id;
         rc = lifecycle.Insert(a->batch, now_ms, fx);
         if (rc == SQLITE_OK && !a->extras.empty()) rc = lifecycle.Record(a->extras, now_ms, fx);
@@ -59,8 +63,14 @@ void CompleteItems(std::span<WriteItem> items, const Status& failure, WriteState
       Status s = failure.ok() ? a->refused : failure;
       // The admission ends here: stored events stay counted (as backlog), others go back.
       state->counters->reserved_bytes.fetch_sub(a->bytes, std::memory_order_relaxed);
-      if (!s.ok()) state->counters->admitted.fetch_sub(n, std::memory_order_relaxed);
-      a->done(AppendResult{s, s.ok() ? a->first_id : 0, a->batch.size()});
+      if (!s.ok() || a->duplicate) {
+        state->counters->admitted.fetch_sub(n, std::memory_order_relaxed);
+      }
+      if (s.ok() && a->duplicate) {
+        a->done(AppendResult{s, 0, 0, true});
+      } else {
+        a->done(AppendResult{s, s.ok() ? a->first_id : 0, a->batch.size()});
+      }
     } else {
       auto& o = std::get<OpItem>(item);
       if (!failure.ok()) o.result = OpResult{failure, 0, false};

@@ -46,6 +46,7 @@ struct AppendItem {
   AppendCallback done;
   Status refused;        // set when room-making refused it (nothing of it is stored)
   int64_t first_id = 0;  // its ids once inserted
+  bool duplicate = false;  // its QoS 2 receipt was already stored: nothing stored
 };
 
 // One lifecycle op.

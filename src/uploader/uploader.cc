@@ -123,6 +123,10 @@ void Uploader::Run() {
     if (outcome == CycleOutcome::kSinkFailed || outcome == CycleOutcome::kStoreFailed) {
       if (draining && outcome == CycleOutcome::kStoreFailed && !store_->Health().ok()) break;
       auto delay = backoff->Next();
+      // An upstream's Retry-After is honoured, within the backoff cap.
+      if (outcome == CycleOutcome::kSinkFailed) {
+        delay = std::max(delay, std::min(retry_after_, opts.max_backoff));
+      }
       backoff_ms_ = delay.count();
       Sleep(delay);
       continue;
@@ -180,6 +184,7 @@ Uploader::CycleOutcome Uploader::Cycle() {
   shipped_at_ = UnixMillis();
   runs_++;
   SendResult r = sink_->Send(batch_);
+  retry_after_ = r.retry_after;
   if (!r.ok()) {
     if (consecutive_failures_.load() == 0) {
       spdlog::warn("uploader: sink {} failing: {}", sink_->name(), r.error);

@@ -83,13 +83,14 @@ class Uploader : public ComponentStatus {
 
   const std::shared_ptr<Store> store_;
   const std::unique_ptr<Sink> sink_;
-  UploaderOptions options_;                // guarded by mu_
-  int64_t options_generation_ = 0;         // guarded by mu_; bumped by SetOptions
-  size_t batch_limit_ = 0;                 // uploader thread only: options_.batch for this cycle
-  std::unique_ptr<BacklogReader> reader_;  // uploader thread only
-  UploadBatch batch_;                      // uploader thread only
-  bool unmarked_ = false;                  // batch_ was shipped but not recorded yet
-  int64_t shipped_at_ = 0;                 // when batch_'s ship started (unix ms)
+  UploaderOptions options_;                   // guarded by mu_
+  int64_t options_generation_ = 0;            // guarded by mu_; bumped by SetOptions
+  size_t batch_limit_ = 0;                    // uploader thread only: options_.batch this cycle
+  std::unique_ptr<BacklogReader> reader_;     // uploader thread only
+  UploadBatch batch_;                         // uploader thread only
+  bool unmarked_ = false;                     // batch_ was shipped but not recorded yet
+  std::chrono::milliseconds retry_after_{0};  // the last failed Send()'s Retry-After
+  int64_t shipped_at_ = 0;                    // when batch_'s ship started (unix ms)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -61,6 +61,16 @@ TEST_F(ConfigTest, AByteBoundTooSmallForTheSchemaIsRefusedBeforeTouchingTheDisk)
   EXPECT_TRUE(Parse({"--max-db-bytes", "80KiB"}).action == ParsedArgs::Action::kRun);
 }
 
+// Issue 16: `--max-backlog -1` printed a 300-digit range.
+TEST_F(ConfigTest, ANegativeCountSaysWhatIsExpectedInAFewWords) {
+  std::string line = BadConfigLine({"--max-backlog", "-1"});
+  EXPECT_NE(line.find("0 or more"), std::string::npos) << line;
+  EXPECT_LT(line.size(), 160u) << line;
+  line = BadConfigLine({"--flaky-every", "x"});
+  EXPECT_NE(line.find("0 or more"), std::string::npos) << line;
+  EXPECT_EQ(Parse({"--max-backlog", "0"}).config.store.max_backlog, 0);
+}
+
 TEST_F(ConfigTest, FlagBeatsEnvBeatsFileBeatsDefault) {
   std::string file = File("c.toml", "max-backlog = 100\nmax-batch-events = 7\n");
   EXPECT_EQ(Parse({}).config.store.max_backlog, 50'000);

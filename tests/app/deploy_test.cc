@@ -24,6 +24,10 @@ TEST(Deploy, SystemdUnitVerifiesCleanlyAndKeepsTheContract) {
         "NoNewPrivileges=yes\n", "Restart=on-failure\n", "ExecReload=/bin/kill -HUP $MAINPID\n"}) {
     EXPECT_NE(unit.find(line), std::string::npos) << "missing " << line;
   }
+  // Settings belong in the config file: an Environment=CISTERN_* line would beat the file the
+  // operator edits (flag > env > file > default; docs/packaging.md).
+  EXPECT_EQ(unit.find("\nEnvironment=CISTERN_"), std::string::npos)
+      << "the unit overrides the config file";
   // verify checks the ExecStart binary exists: point it at the one just built.
   TempDir dir;
   std::string copy = dir.File("cistern.service");

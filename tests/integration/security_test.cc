@@ -82,7 +82,14 @@ TEST_F(SecurityTest, TheTokenIsCheckedBeforeTheBody) {
   EXPECT_EQ(StatusLine(reply), "HTTP/1.1 401 Unauthorized") << reply;
   EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
   EXPECT_EQ(Rows(), 0);
-  // /stats with an admin token set is judged the same way.
+  // The OTLP routes are ingest routes: judged the same way, before their body.
+  for (const char* path : {"/v1/logs", "/v1/metrics"}) {
+    Conn o(server_->port());
+    o.Send(Head(std::string("POST ") + path + " HTTP/1.1",
+                "Content-Type: application/x-protobuf\r\nContent-Length: 1048576\r\n"));
+    reply = o.ReadAll(std::chrono::seconds(5));
+    EXPECT_EQ(StatusLine(reply), "HTTP/1.1 401 Unauthorized") << path << ": " << reply;
+  }
 }
 
 TEST_F(SecurityTest, ClientsStuckWithoutATokenDoNotStarveOnesWithIt) {

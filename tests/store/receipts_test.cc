@@ -94,6 +94,46 @@ TEST_F(ReceiptsTest, Qos2ReceiptsLiveUntilPubrelAndSurviveARestart) {
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM mqtt_sessions WHERE client_id = 'c1'"), 0);
 }
 
+TEST_F(ReceiptsTest, AQos2PublishSentAgainBeforePubrelIsNotStoredTwice) {
+  auto store = Open();
+  auto first = Wait([&](OpCallback cb) { store->OpenMqttSession("c1", false, -1, cb); });
+  ASSERT_TRUE(first.status.ok());
+  EXPECT_EQ(first.count, 0) << "no stored session yet: Session Present 0";
+  auto publish = [&] {
+    AppendExtras extras;
+    extras.qos2_client = "c1";
+    extras.qos2_packet_id = 5;
+    return AppendWith(*store, MakeBatch(1), std::move(extras));
+  };
+  auto stored = publish();
+  ASSERT_TRUE(stored.status.ok());
+  EXPECT_FALSE(stored.duplicate);
+  EXPECT_EQ(stored.count, 1u);
+  auto again = publish();
+  ASSERT_TRUE(again.status.ok()) << again.status.message();
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.count, 0u);
+  EXPECT_EQ(CountEvents(db()), 1);
+  EXPECT_EQ(store->Stats().backlog, 1);
+  // Both in one group: the second sees the first's receipt in the same transaction.
+  std::promise<AppendResult> a, b;
+  for (auto* p : {&a, &b}) {
+    AppendExtras extras;
+    extras.qos2_client = "c1";
+    extras.qos2_packet_id = 6;
+    store->Append(MakeBatch(1), std::move(extras), [p](const AppendResult& r) { p->set_value(r); });
+  }
+  EXPECT_FALSE(a.get_future().get().duplicate);
+  EXPECT_TRUE(b.get_future().get().duplicate);
+  EXPECT_EQ(CountEvents(db()), 2);
+  // After PUBREL the packet id is free for a new message.
+  ASSERT_TRUE(Wait([&](OpCallback cb) { store->ReleaseQos2("c1", 5, cb); }).status.ok());
+  EXPECT_FALSE(publish().duplicate);
+  EXPECT_EQ(CountEvents(db()), 3);
+  auto kept = Wait([&](OpCallback cb) { store->OpenMqttSession("c1", false, -1, cb); });
+  EXPECT_EQ(kept.count, 1) << "the stored session: Session Present 1";
+}
+
 TEST_F(ReceiptsTest, ASessionExpiresAfterItsClientLeft) {
   auto store = Open();
   ASSERT_TRUE(

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/sqlite.h"
 #include "support/sqlite_peek.h"
 #include "support/store_helpers.h"
 #include "support/temp_dir.h"
@@ -241,6 +242,22 @@ TEST_F(StoreTest, AWalGrownBehindAReaderIsCopiedOutsideTheCommitsThenRewinds) {
   EXPECT_LT(after.inline_checkpoint_max_frames, 200);
   store->Close();
   EXPECT_EQ(CountEvents(db()), 10 + 120 * 20 + singles);
+}
+
+// Issue 16.3: a BUSY from a commit was reported as "not an error (sqlite code 5)": the
+// connection's last message was about another call.
+TEST_F(StoreTest, SqliteErrorsNameTheCodeTheyAreAbout) {
+  sqlite3* conn = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &conn), SQLITE_OK);
+  Status s = sql::MapError(SQLITE_BUSY, conn, "insert events");
+  EXPECT_EQ(s.code(), Status::Code::kBusy);
+  EXPECT_NE(s.message().find("database is locked"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("not an error"), std::string::npos) << s.message();
+  // The connection's own message is used when it is about this very code.
+  sqlite3_exec(conn, "SELECT * FROM no_such_table", nullptr, nullptr, nullptr);
+  s = sql::MapError(SQLITE_ERROR, conn, "select");
+  EXPECT_NE(s.message().find("no such table"), std::string::npos) << s.message();
+  sqlite3_close(conn);
 }
 
 TEST_F(StoreTest, SecondOpenOfTheSameFileIsRefusedWithTheLockName) {

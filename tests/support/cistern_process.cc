@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -26,8 +27,11 @@ CisternProcess::CisternProcess(const std::string& dir, const std::string& db_pat
   log_path_ = dir + "/cistern-" + std::to_string(n) + ".log";
   ready_path_ = dir + "/ready-" + std::to_string(n);
   unlink(ready_path_.c_str());
-  std::vector<std::string> args = {CISTERN_BINARY, "--db",         db_path,    "--addr",
-                                   "127.0.0.1:0",  "--ready-file", ready_path_};
+  std::vector<std::string> args = {CISTERN_BINARY, "--db", db_path, "--ready-file", ready_path_};
+  // An --addr among the extra arguments (a restart on the same port) replaces the default.
+  if (std::find(extra_args.begin(), extra_args.end(), "--addr") == extra_args.end()) {
+    args.insert(args.end(), {"--addr", "127.0.0.1:0"});
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = SpawnWithLog(args, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);

@@ -17,7 +17,8 @@ namespace cistern::testing {
 class CisternProcess {
  public:
   // Starts `cistern --db db_path --addr 127.0.0.1:0 --ready-file ... <extra_args>` with its
-  // stderr/stdout in `<dir>/cistern-<n>.log`. Check started() / port().
+  // stderr/stdout in `<dir>/cistern-<n>.log`; an "--addr" in extra_args replaces the
+  // default address. Check started() / port().
   CisternProcess(const std::string& dir, const std::string& db_path,
                  std::vector<std::string> extra_args = {});
   ~CisternProcess();

@@ -14,6 +14,7 @@
 //    as it is, e.g. 4xx). Both leave the events in the buffer; the uploader decides.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,11 +28,16 @@ struct SendResult {
   Outcome outcome = Outcome::kOk;
   std::string error;       // empty on kOk
   int64_t duplicates = 0;  // events the upstream reported as already received (JetStream)
+  // kRetry: the upstream asked to wait this long (Retry-After); the uploader waits at least
+  // this (capped by its max backoff) before the next try. 0 = its own backoff alone.
+  std::chrono::milliseconds retry_after{0};
 
   bool ok() const { return outcome == Outcome::kOk; }
-  static SendResult Ok(int64_t duplicates = 0) { return {Outcome::kOk, "", duplicates}; }
-  static SendResult Retry(std::string e) { return {Outcome::kRetry, std::move(e), 0}; }
-  static SendResult Permanent(std::string e) { return {Outcome::kPermanent, std::move(e), 0}; }
+  static SendResult Ok(int64_t duplicates = 0) { return {Outcome::kOk, "", duplicates, {}}; }
+  static SendResult Retry(std::string e, std::chrono::milliseconds after = {}) {
+    return {Outcome::kRetry, std::move(e), 0, after};
+  }
+  static SendResult Permanent(std::string e) { return {Outcome::kPermanent, std::move(e), 0, {}}; }
 };
 
 class Sink {

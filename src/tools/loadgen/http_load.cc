@@ -234,6 +234,7 @@ int RunHttpLoad(const HttpLoadOptions& options, std::ostream& out, std::ostream&
   setup.workers = options.workers;
   setup.devices = options.devices;
   setup.batch = options.batch;
+  setup.otlp = options.otlp;
   setup.rate = options.rate;
   setup.duration = options.duration;
 

@@ -40,6 +40,9 @@ struct HttpLoadOptions {
   int batch = 1;          // events per request; 1 = single-event POSTs
   double rate = 0;        // total requests/s cap (503 resends included); 0 = no cap
   std::string verify_db;  // "" = skip the direct SQLite check
+  // OTLP instead of /events: protobuf ExportLogsServiceRequests of `batch` log records to
+  // POST /v1/logs (docs/otlp.md). Answers carry no ids, so verify_db cannot be used with it.
+  bool otlp = false;
   // One updating status line on `err` ("\r" elapsed, events/s, 503s, failures) about every
   // 250 ms; meant for a TTY.
   bool progress = false;

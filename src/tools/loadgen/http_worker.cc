@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "tools/loadgen/http_events.h"
+#include "tools/loadgen/otlp_body.h"
 
 namespace cistern::loadgen {
 
@@ -52,12 +53,13 @@ class RateLimiter {
 // Everything the workers of one run share. Only the io thread touches it.
 struct RunState {
   RunState(asio::io_context& io, const LoadSetup& s)
-      : ioc(io), setup(s), factory(s.devices), limiter(s.rate), tick(io) {}
+      : ioc(io), setup(s), factory(s.devices), otlp_factory(s.devices), limiter(s.rate), tick(io) {}
 
   asio::io_context& ioc;
   const LoadSetup& setup;
   LoadClock::time_point deadline;
   EventFactory factory;
+  OtlpLogsFactory otlp_factory;
   RateLimiter limiter;
   simdjson::dom::parser parser;  // for the 200 answers; reused
   LoadTotals totals;
@@ -71,9 +73,10 @@ struct RunState {
 class Worker : public std::enable_shared_from_this<Worker> {
  public:
   explicit Worker(RunState* run) : run_(run), stream_(run->ioc), timer_(run->ioc) {
-    head_ = "POST /events HTTP/1.1\r\nHost: " + run->setup.host_header +
-            "\r\nContent-Type: application/json\r\nUser-Agent: cistern-loadgen\r\n"
-            "Content-Length: ";
+    head_ = std::string(run->setup.otlp ? "POST /v1/logs" : "POST /events") +
+            " HTTP/1.1\r\nHost: " + run->setup.host_header + "\r\nContent-Type: " +
+            (run->setup.otlp ? "application/x-protobuf" : "application/json") +
+            "\r\nUser-Agent: cistern-loadgen\r\nContent-Length: ";
   }
 
   void Start() { NextRequest(); }
@@ -84,7 +87,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // A fresh body of new events.
   void NextRequest() {
     if (TimeIsUp()) return Finish();
-    run_->factory.Build(run_->setup.batch, &body_);
+    if (run_->setup.otlp) {
+      run_->otlp_factory.Build(run_->setup.batch, &body_);
+    } else {
+      run_->factory.Build(run_->setup.batch, &body_);
+    }
     events_ = run_->setup.batch;
     resend_ = false;
     wire_.assign(head_);
@@ -167,7 +174,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
       return NextRequest();
     }
     std::string why;
-    if (!ParseAck(run_->parser, res.body(), events_, &run_->totals.ids, &why)) {
+    if (run_->setup.otlp ? !OtlpLogsAccepted(res.body(), &why)
+                         : !ParseAck(run_->parser, res.body(), events_, &run_->totals.ids, &why)) {
       Fail("bad ack", why + ": " + res.body().substr(0, kMaxNoteBody));
       return NextRequest();
     }

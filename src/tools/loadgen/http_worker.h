@@ -24,6 +24,9 @@ struct LoadSetup {
   int workers = 1;                                        // REQUIRES >= 1
   int devices = 1;                                        // REQUIRES >= 1
   int batch = 1;                                          // REQUIRES >= 1
+  // POST /v1/logs with protobuf OTLP requests of `batch` log records (otlp_body.h) instead of
+  // /events; the 200s carry no ids.
+  bool otlp = false;
   double rate = 0;  // total requests/s over all workers (503 resends included); 0 = no cap
   std::chrono::milliseconds duration{1000};
   // Bound on connect, and on one request from the first byte written to the last read.

@@ -10,6 +10,7 @@
 #include "common/duration.h"
 #include "tools/loadgen/experiments.h"
 #include "tools/loadgen/http_load.h"
+#include "tools/loadgen/mqtt_load.h"
 
 using namespace cistern;
 using namespace cistern::loadgen;
@@ -97,6 +98,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--verify-db", http.verify_db,
                  "after the load, check in this SQLite file that every acknowledged id is stored");
+  app.add_flag("--otlp", http.otlp,
+               "HTTP load over OTLP: POST /v1/logs, protobuf, --batch log records per request");
   app.add_flag("--bench", bench, "experiment: insert throughput per mode x indexed");
   app.add_flag("--contention", contention,
                "experiment: insert latency under a concurrent checkpoint writer, per mode");
@@ -105,6 +108,13 @@ int main(int argc, char** argv) {
   app.add_option("--modes", modes, "experiments: comma-separated write modes")
       ->capture_default_str();
   app.add_option("--dir", exp.dir, "experiments: where the fresh databases go (default: temp)");
+  MqttLoadOptions mqtt;
+  app.add_option("--mqtt", mqtt.target,
+                 "MQTT load instead of HTTP: mqtt://HOST:PORT (--workers = connections)");
+  app.add_option("--mqtt-inflight", mqtt.inflight, "MQTT load: PUBLISHes in flight per connection")
+      ->capture_default_str();
+  app.add_option("--mqtt-qos", mqtt.qos, "MQTT load: QoS 1 or 2")->capture_default_str();
+  app.add_option("--mqtt-password", mqtt.password, "MQTT load: CONNECT password (the token)");
   app.add_option("--json", json_file, "also write the results as JSON to this file");
 
   app.set_version_flag("--version", "cistern-loadgen " CISTERN_VERSION);
@@ -136,6 +146,15 @@ int main(int argc, char** argv) {
       exp.modes.push_back(*mode);
     }
     return RunExperiments(bench, contention, disjoint, exp, json_file);
+  }
+  if (!mqtt.target.empty()) {
+    mqtt.connections = http.workers;
+    mqtt.duration = *d;
+    mqtt.verify_db = http.verify_db;
+    return RunMqttLoad(mqtt, std::cout, std::cerr);
+  }
+  if (http.otlp && !http.verify_db.empty()) {
+    return UsageError("--verify-db needs ids in the answers: not with --otlp");
   }
   http.json_file = json_file;
   http.progress = isatty(STDERR_FILENO) != 0;

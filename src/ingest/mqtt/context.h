@@ -1,0 +1,98 @@
+// MqttContext: what every MQTT connection of the listener shares (docs/mqtt.md): options, the
+// store, the topic map, counters, and the registry of connected client ids (a second CONNECT
+// with a connected client's id takes its session over, MQTT-3.1.4-3).
+// Held by shared_ptr by the listener and every session, so a session that outlives the
+// listener (its last store callback) still finds it. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "event/parse.h"
+#include "ingest/mqtt/decoder.h"
+#include "ingest/mqtt/topic_map.h"
+#include "store/store.h"
+
+namespace cistern {
+class SessionTracker;
+}
+
+namespace cistern::mqtt {
+
+struct ListenerOptions {
+  std::string host;  // plain MQTT (--mqtt-listen); port 0 = a free port
+  uint16_t port = 0;
+  bool plain = false;
+  std::string tls_host;  // MQTT over TLS (--mqtts-listen)
+  uint16_t tls_port = 0;
+  bool tls = false;
+  std::string tls_cert, tls_key;
+  std::string topic_template = "devices/<device_id>/<kind>";
+  std::vector<std::string> tokens;         // CONNECT password must be one (empty = open)
+  uint32_t maximum_packet_size = 1 << 20;  // --max-body-bytes
+  ParseLimits parse;
+  std::chrono::milliseconds connect_timeout{30'000};  // accept -> CONNECT received
+  std::chrono::milliseconds write_timeout{30'000};
+  uint16_t receive_maximum = 256;  // in-flight PUBLISHes per connection (5.0: advertised)
+  size_t max_connections = 1024;   // shared with HTTP (one SessionTracker)
+};
+
+// /stats and /metrics figures. Atomics: any thread.
+struct MqttCounters {
+  std::atomic<int64_t> connections{0};      // open now
+  std::atomic<int64_t> connects{0};         // CONNACK success sent
+  std::atomic<int64_t> refused_auth{0};     // CONNACK not authorized
+  std::atomic<int64_t> messages{0};         // PUBLISH received (duplicates included)
+  std::atomic<int64_t> events{0};           // events stored from them
+  std::atomic<int64_t> acks{0};             // PUBACK + PUBREC + PUBCOMP sent
+  std::atomic<int64_t> rejected{0};         // 5.0 PUBACK/PUBREC with a failure reason
+  std::atomic<int64_t> dead_letters{0};     // messages kept as dead letters
+  std::atomic<int64_t> duplicates{0};       // QoS 2 PUBLISH sent again, not stored again
+  std::atomic<int64_t> wills{0};            // Will messages stored
+  std::atomic<int64_t> protocol_errors{0};  // connections closed for a bad packet
+  std::atomic<int64_t> store_retries{0};    // appends retried after the store refused
+};
+
+class MqttSessionBase;
+
+class MqttContext {
+ public:
+  MqttContext(std::shared_ptr<Store> store, ListenerOptions options, TopicMap topics,
+              SessionTracker& tracker);
+
+  Store& store() { return *store_; }
+  const ListenerOptions& options() const { return options_; }
+  const TopicMap& topics() const { return topics_; }
+  const DecoderOptions& decoder() const { return decoder_; }
+  MqttCounters& counters() { return counters_; }
+  SessionTracker& tracker() { return tracker_; }
+
+  // `session` is now the connection of `client_id`: a previous one is told to go (TakeOver),
+  // and `open` (which submits the store's OpenMqttSession) runs under the registry lock, so
+  // the store sees opens and closes of one client id in the order of the registry.
+  void Claim(const std::string& client_id, const std::shared_ptr<MqttSessionBase>& session,
+             const std::function<void()>& open);
+  // `session` ended: when it still owns `client_id`, `close` runs (under the lock) and the id
+  // is released; a session that was taken over does nothing.
+  void Release(const std::string& client_id, const MqttSessionBase* session,
+               const std::function<void()>& close);
+
+ private:
+  const std::shared_ptr<Store> store_;
+  const ListenerOptions options_;
+  const TopicMap topics_;
+  DecoderOptions decoder_;
+  MqttCounters counters_;
+  SessionTracker& tracker_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::weak_ptr<MqttSessionBase>> owners_;  // guarded by mu_
+};
+
+}  // namespace cistern::mqtt
