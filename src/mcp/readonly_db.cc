@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include "mcp/sql_guard.h"
 #include "common/utf8.h"
+#include "mcp/sql_guard.h"
 
 namespace cistern::mcp {
 namespace {

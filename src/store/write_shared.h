@@ -44,8 +44,8 @@ struct AppendItem {
   AppendExtras extras;
   int64_t bytes = 0;  // BufferPolicy::EstimateBytes, counted in reserved_bytes at admission
   AppendCallback done;
-  Status refused;        // set when room-making refused it (nothing of it is stored)
-  int64_t first_id = 0;  // its ids once inserted
+  Status refused;          // set when room-making refused it (nothing of it is stored)
+  int64_t first_id = 0;    // its ids once inserted
   bool duplicate = false;  // its QoS 2 receipt was already stored: nothing stored
 };
 

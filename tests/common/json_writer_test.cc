@@ -99,7 +99,9 @@ TEST(AppendJsonStringTest, InvalidUtf8IsReplacedNotCopied) {
   // GET /\xff\xfe\x80 was echoed raw into the 404 body (issue 15.6): not JSON for a strict
   // reader.
   std::string json;
-  AppendJsonString(&json, "/\xff\xfe\x80" "a\xc0");
+  AppendJsonString(&json,
+                   "/\xff\xfe\x80"
+                   "a\xc0");
   EXPECT_EQ(json,
             "\"/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
             "a\xef\xbf\xbd\"");
