@@ -48,11 +48,21 @@ int main(int argc, char** argv) {
   int64_t max_rows = 1000;
   std::string timeout_text = "2s";
   bool snapshot = false;
+  std::string wal_wait_text = "1s";
+  std::string wal_budget_text = "32MiB";
   app.add_option("--db", db_path, "the collector's SQLite database (opened read-only)")->required();
   app.add_option("--max-rows", max_rows, "most rows one query answer holds")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
   app.add_option("--query-timeout", timeout_text, "interrupt a query after this long (e.g. 2s)")
+      ->capture_default_str();
+  app.add_option("--wal-wait", wal_wait_text,
+                 "before each query on the live file, wait up to this long for the collector "
+                 "to rewind its WAL (0: never wait)")
+      ->capture_default_str();
+  app.add_option("--wal-budget", wal_budget_text,
+                 "stop a query on the live file once the collector has written this much to "
+                 "its WAL while it ran (0: no bound)")
       ->capture_default_str();
   app.add_flag("--snapshot", snapshot,
                "serve a private copy of the database taken at start (in $TMPDIR), so long "
@@ -70,6 +80,12 @@ int main(int argc, char** argv) {
   auto timeout = ParseDuration(timeout_text);
   if (!timeout.ok()) return Fail("--query-timeout: " + timeout.status().message());
   if (timeout->count() <= 0) return Fail("--query-timeout must be more than 0");
+  auto wal_wait = ParseDuration(wal_wait_text);
+  if (!wal_wait.ok()) return Fail("--wal-wait: " + wal_wait.status().message());
+  if (wal_wait->count() < 0) return Fail("--wal-wait must be 0 or more");
+  auto wal_budget = ParseSize(wal_budget_text);
+  if (!wal_budget.ok()) return Fail("--wal-budget: " + wal_budget.status().message());
+  if (*wal_budget > (uint64_t{1} << 40)) return Fail("--wal-budget must be at most 1TiB");
 
   sqlite3_hard_heap_limit64(kSqliteHeapLimit);
   std::string serve_path = db_path;
@@ -86,11 +102,17 @@ int main(int argc, char** argv) {
   if (snapshot) unlink(serve_path.c_str());  // open files stay readable; nothing is left behind
   if (!db.ok()) return Fail(db.status().message());
   // In snapshot mode the ages of backlog_summary are as of the copy, like its figures.
-  mcp::Tools tools(db->get(), mcp::ToolLimits{max_rows, *timeout},
-                   [snapshot_ms] { return snapshot_ms ? snapshot_ms : UnixMillis(); });
+  mcp::Tools tools(
+      db->get(),
+      mcp::ToolLimits{max_rows, *timeout, snapshot ? std::chrono::milliseconds(0) : *wal_wait,
+                      snapshot ? 0 : static_cast<int64_t>(*wal_budget)},
+      [snapshot_ms] { return snapshot_ms ? snapshot_ms : UnixMillis(); });
   mcp::McpServer server(&tools);
-  spdlog::info("serving {} read-only on stdio{} (max rows {}, query timeout {} ms)", db_path,
-               snapshot ? " from a snapshot" : "", max_rows, timeout->count());
+  spdlog::info(
+      "serving {} read-only on stdio{} (max rows {}, query timeout {} ms, wal wait {} ms, wal "
+      "budget {})",
+      db_path, snapshot ? " from a snapshot" : "", max_rows, timeout->count(),
+      snapshot ? 0 : wal_wait->count(), snapshot ? "none" : FormatSize(*wal_budget));
 
   mcp::LineReader reader(STDIN_FILENO, kMaxLineBytes);
   std::string line;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "common/duration.h"
 #include "common/utf8.h"
 #include "mcp/sql_guard.h"
 
@@ -11,6 +12,8 @@ namespace {
 
 // How many SQLite VM instructions run between two looks at the clock.
 constexpr int kProgressEveryOps = 1000;
+// How often the progress handler reads the WAL's size for QueryLimits::wal_budget_bytes.
+constexpr auto kWalBudgetCheckEvery = std::chrono::milliseconds(10);
 
 // True when `tail` holds only whitespace, semicolons and SQL comments.
 bool OnlyNoise(std::string_view tail) {
@@ -136,7 +139,24 @@ int ReadOnlyDb::Authorize(void* self, int action, const char* a1, const char* a2
 }
 
 int ReadOnlyDb::Progress(void* self) {
-  return static_cast<ReadOnlyDb*>(self)->clock_.Expired() ? 1 : 0;  // 1: SQLITE_INTERRUPT
+  auto* db = static_cast<ReadOnlyDb*>(self);
+  return db->clock_.Expired() || db->WalBudgetExceeded() ? 1 : 0;  // 1: SQLITE_INTERRUPT
+}
+
+bool ReadOnlyDb::WalBudgetExceeded() {
+  WalBudget& b = wal_budget_;
+  if (b.bytes <= 0) return false;
+  auto now = std::chrono::steady_clock::now();
+  if (now < b.next_check) return b.exceeded;
+  b.next_check = now + kWalBudgetCheckEvery;
+  auto wal = wal_.Read();
+  if (!wal) return b.exceeded;
+  // While this statement reads, the WAL is not rewound unless it started with every frame
+  // copied (then SQLite reads it from the database file alone): frames counted from 0 again.
+  int64_t grown = wal->frames >= b.start_frames ? wal->frames - b.start_frames : wal->frames;
+  b.grown_bytes = wal->FrameBytes(grown);
+  if (b.grown_bytes > b.bytes) b.exceeded = true;
+  return b.exceeded;
 }
 
 Result<sqlite3_stmt*> ReadOnlyDb::PrepareOne(std::string_view sql) {
@@ -169,6 +189,14 @@ Status ReadOnlyDb::StepError(int rc, const QueryLimits& limits) {
         "query timed out after {} ms (--query-timeout) and was interrupted; narrow it with a "
         "WHERE on id or ts, or a LIMIT",
         limits.timeout.count()));
+  }
+  if ((rc & 0xff) == SQLITE_INTERRUPT && wal_budget_.exceeded) {
+    return Status::Unavailable(fmt::format(
+        "query stopped: while it read the live database the collector wrote {} to its WAL, "
+        "which it cannot copy or rewind until the query ends (--wal-budget {}); run long "
+        "analyses with cistern-mcp --snapshot, or narrow it with a WHERE on id or ts",
+        FormatSize(static_cast<uint64_t>(wal_budget_.grown_bytes)),
+        FormatSize(static_cast<uint64_t>(wal_budget_.bytes))));
   }
   if (!denied_.empty())
     return Status::InvalidArgument("refused: " + denied_ + "; cistern-mcp is read-only");
@@ -245,11 +273,24 @@ Status ReadOnlyDb::CollectRows(sqlite3_stmt* stmt, const QueryLimits& limits, Qu
 
 Result<QueryResult> ReadOnlyDb::Query(std::string_view sql, const QueryLimits& limits,
                                       const std::vector<SqlValue>& params) {
-  auto start = std::chrono::steady_clock::now();
-  clock_ = QueryClock{start + limits.timeout, false};
+  // Preparing reads the schema in a transaction of its own, which ends at once; the statement's
+  // read transaction starts with its first step, after the wait.
   auto prepared = PrepareOne(sql);
   if (!prepared.ok()) return prepared.status();
   StmtPtr stmt(*prepared);  // finalized on every return: no read transaction outlives Query
+  const int64_t waited_ms = limits.wal_wait.count() > 0
+                                ? wal_.WaitUntilShort(kShortWalFrames, limits.wal_wait).count()
+                                : 0;
+  auto start = std::chrono::steady_clock::now();
+  clock_ = QueryClock{start + limits.timeout, false};
+  wal_budget_ = WalBudget{};
+  if (limits.wal_budget_bytes > 0) {
+    if (auto wal = wal_.Read()) {  // no wal-index: not the live file of a running collector
+      wal_budget_.bytes = limits.wal_budget_bytes;
+      wal_budget_.start_frames = wal->frames;
+      wal_budget_.next_check = start + kWalBudgetCheckEvery;
+    }
+  }
   for (size_t i = 0; i < params.size(); ++i) {
     int idx = static_cast<int>(i + 1);
     const SqlValue& p = params[i];
@@ -284,6 +325,7 @@ Result<QueryResult> ReadOnlyDb::Query(std::string_view sql, const QueryLimits& l
   out.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::steady_clock::now() - start)
                        .count();
+  out.waited_ms = waited_ms;
   return out;
 }
 

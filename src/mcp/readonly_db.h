@@ -37,6 +37,7 @@
 
 #include "common/status.h"
 #include "mcp/sql_functions.h"
+#include "mcp/wal_watch.h"
 
 namespace cistern::mcp {
 
@@ -57,12 +58,20 @@ struct QueryResult {
   std::vector<std::vector<SqlValue>> rows;
   bool truncated = false;    // more rows existed than were kept (row or byte cap)
   bool byte_capped = false;  // truncated because the next row did not fit kMaxResultBytes
-  int64_t elapsed_ms = 0;
+  int64_t elapsed_ms = 0;    // the statement's run, from the first step to the last row
+  int64_t waited_ms = 0;     // waited before it for the collector to rewind its WAL
 };
 
 struct QueryLimits {
   int64_t max_rows = 1000;
   std::chrono::milliseconds timeout{5000};
+  // Before the statement starts, wait up to this long for the live file's WAL to be short
+  // (WalWatch): 0 starts at once. Not part of `timeout`.
+  std::chrono::milliseconds wal_wait{0};
+  // Interrupt the statement once the collector has written this many bytes to the live file's
+  // WAL since the statement started (frames it cannot copy or rewind while the statement
+  // reads): a bound on the harm one read does, whatever the load. 0: no bound.
+  int64_t wal_budget_bytes = 0;
 };
 
 class ReadOnlyDb {
@@ -84,6 +93,11 @@ class ReadOnlyDb {
   ReadOnlyDb(const ReadOnlyDb&) = delete;
   ReadOnlyDb& operator=(const ReadOnlyDb&) = delete;
 
+  // WAL frames under which a query starts at once (QueryLimits::wal_wait): a little above the
+  // collector's in-commit checkpoint size (docs/storage.md, "Checkpoints"), so a WAL its
+  // writer keeps short never makes a query wait.
+  static constexpr uint32_t kShortWalFrames = 2048;
+
   // Runs one read-only statement with `params` bound to ?1, ?2, ... and returns its columns
   // and up to limits.max_rows rows. TEXT values and column names are made valid UTF-8
   // (utf8.h). Errors (InvalidArgument unless noted), each with a message meant for the
@@ -93,7 +107,8 @@ class ReadOnlyDb {
   //  - a statement that would write or is not allowed (the message names what was refused);
   //  - TooLarge: the first row alone, or the column names, exceed kMaxResultBytes (the
   //    message names the column and the size);
-  //  - Unavailable: the timeout passed (the query was interrupted);
+  //  - Unavailable: the timeout passed, or the WAL grew past limits.wal_budget_bytes while it
+  //    ran (the query was interrupted; the message says which);
   //  - IoError / Busy: the file could not be read; Internal: SQLite ran out of memory.
   Result<QueryResult> Query(std::string_view sql, const QueryLimits& limits,
                             const std::vector<SqlValue>& params = {});
@@ -107,7 +122,7 @@ class ReadOnlyDb {
   sqlite3* handle_for_tests() const { return db_; }
 
  private:
-  ReadOnlyDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  ReadOnlyDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)), wal_(path_) {}
   static int Authorize(void* self, int action, const char* a1, const char* a2, const char* db,
                        const char* trigger);
   static int Progress(void* self);
@@ -118,9 +133,18 @@ class ReadOnlyDb {
 
   sqlite3* const db_;       // constant after construction; owned
   const std::string path_;  // constant after construction
+  WalWatch wal_;
   // Per-query state, set by Query and read by the SQLite callbacks it triggers.
   std::string denied_;  // why the authorizer first refused, "" when it did not
   QueryClock clock_;    // the running statement's deadline (read by the callbacks)
+  struct WalBudget {
+    int64_t bytes = 0;          // 0: none
+    uint32_t start_frames = 0;  // the WAL's frames when the statement started
+    int64_t grown_bytes = 0;    // as of the last check
+    bool exceeded = false;      // set by the check that found grown_bytes > bytes
+    std::chrono::steady_clock::time_point next_check;
+  } wal_budget_;  // the running statement's (read by Progress)
+  bool WalBudgetExceeded();
 };
 
 }  // namespace cistern::mcp

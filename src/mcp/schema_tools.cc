@@ -142,7 +142,8 @@ Result<std::string> Tools::Query(simdjson::dom::object args, Status* bad_args) {
   // A limit above --max-rows is lowered to it (the answer says which limit applied).
   int64_t limit =
       std::min(limit_arg->value_or(DefaultQueryRows(limits_.max_rows)), limits_.max_rows);
-  auto r = db_->Query(**sql, QueryLimits{limit, limits_.query_timeout});
+  auto r = db_->Query(
+      **sql, QueryLimits{limit, limits_.query_timeout, limits_.wal_wait, limits_.wal_budget_bytes});
   if (!r.ok()) return r.status();
 
   JsonWriter w;
@@ -159,6 +160,10 @@ Result<std::string> Tools::Query(simdjson::dom::object args, Status* bad_args) {
   w.Int(limit);
   w.Key("elapsed_ms");
   w.Int(r->elapsed_ms);
+  if (r->waited_ms > 0) {  // waited for the collector to rewind its WAL (docs/mcp.md)
+    w.Key("waited_ms");
+    w.Int(r->waited_ms);
+  }
   if (r->byte_capped) {
     w.Key("note");
     w.String(fmt::format(

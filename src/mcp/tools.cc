@@ -102,7 +102,10 @@ ToolCall Tools::Call(std::string_view name, simdjson::dom::object args) {
 }
 
 Result<QueryResult> Tools::Run(std::string_view sql, const std::vector<SqlValue>& params) {
-  return db_->Query(sql, QueryLimits{kToolRowCap, limits_.query_timeout}, params);
+  return db_->Query(
+      sql,
+      QueryLimits{kToolRowCap, limits_.query_timeout, limits_.wal_wait, limits_.wal_budget_bytes},
+      params);
 }
 
 void WriteRowObject(JsonWriter& w, const QueryResult& r, size_t i) {

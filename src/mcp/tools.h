@@ -27,6 +27,10 @@ namespace cistern::mcp {
 struct ToolLimits {
   int64_t max_rows = 1000;  // --max-rows: the most rows one query answer holds
   std::chrono::milliseconds query_timeout{2000};
+  // --wal-wait: before each query, wait up to this long for the live file's WAL to be short
+  // (QueryLimits::wal_wait; 0 in snapshot mode, where there is no live WAL).
+  std::chrono::milliseconds wal_wait{0};
+  int64_t wal_budget_bytes = 0;  // --wal-budget (QueryLimits::wal_budget_bytes)
 };
 
 // The outcome of tools/call.
