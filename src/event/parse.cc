@@ -216,6 +216,26 @@ Status ParseNdjson(simdjson::padded_string_view body, const ParseLimits& limits,
   return Status::Ok();
 }
 
+// Two or more non-blank lines, the first of them a JSON object on its own: what an NDJSON
+// body sent without its Content-Type looks like.
+bool LooksLikeNdjson(simdjson::padded_string_view body, simdjson::dom::parser& parser) {
+  std::string_view text(body.data(), body.size());
+  std::string_view first;
+  int lines = 0;
+  for (size_t pos = 0; pos < text.size() && lines < 2;) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (lines++ == 0) first = line;
+  }
+  if (lines < 2) return false;
+  element root;
+  // `first` is followed by the rest of the body and its padding: readable, as parse() needs.
+  return !parser.parse(first.data(), first.size(), false).get(root) && root.is_object();
+}
+
 bool IsEventObject(element el) {
   if (!el.is_object()) return false;
   simdjson::dom::object object = el.get_object().value_unsafe();
@@ -307,6 +327,13 @@ Status ParseEvents(simdjson::padded_string_view body, BodyFormat format, const P
                  ? ParseNdjson(body, limits, now_ms, parser, out, error_index)
                  : ParseJson(body, limits, now_ms, parser, out, error_index);
   if (!s.ok()) out->Clear();
+  // Only on the error path, so an accepted request pays nothing for the hint.
+  if (!s.ok() && format == BodyFormat::kJson && *error_index == -1 &&
+      s.code() == Status::Code::kInvalidArgument && LooksLikeNdjson(body, parser)) {
+    return Status::InvalidArgument(s.message() +
+                                   "; the body looks like NDJSON (one event per line): send "
+                                   "Content-Type: application/x-ndjson");
+  }
   return s;
 }
 

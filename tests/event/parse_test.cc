@@ -97,6 +97,22 @@ TEST_F(ParseTest, NdjsonSkipsBlankLinesAndCarriageReturns) {
   EXPECT_EQ(batch_[2].device_id, "c");
 }
 
+// NDJSON sent without its Content-Type is read as one JSON document and fails; the error
+// says what to do instead. A body that is simply broken gets no such hint.
+TEST_F(ParseTest, NdjsonReadAsJsonGetsAContentTypeHint) {
+  ExpectInvalid(Ev("a", "k") + "\n" + Ev("b", "k") + "\n", -1);
+  Status s = Parse(Ev("a", "k") + "\r\n\r\n" + Ev("b", "k"));
+  EXPECT_NE(s.message().find("looks like NDJSON"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("Content-Type: application/x-ndjson"), std::string::npos)
+      << s.message();
+  for (std::string broken : {std::string("{"), Ev("a", "k") + ",\n" + Ev("b", "k"),
+                             std::string("not json\n") + Ev("b", "k"), Ev("a", "k") + "}"}) {
+    s = Parse(broken);
+    EXPECT_FALSE(s.ok()) << broken;
+    EXPECT_EQ(s.message().find("NDJSON"), std::string::npos) << broken << ": " << s.message();
+  }
+}
+
 TEST_F(ParseTest, EmptyBodiesAreErrors) {
   ExpectInvalid("[]", -1);
   ExpectInvalid(" [ ] ", -1);

@@ -83,6 +83,15 @@ TEST_F(RouterTest, AnyOtherContentTypeIsReadAsJson) {
   EXPECT_EQ(r.result(), http::status::ok) << r.body();
 }
 
+TEST_F(RouterTest, NdjsonWithoutItsContentTypeGetsAHint) {
+  Response r = Send(http::verb::post, "/events",
+                    "{\"device_id\":\"a\",\"kind\":\"t\"}\n{\"device_id\":\"b\",\"kind\":\"t\"}\n");
+  EXPECT_EQ(r.result(), http::status::bad_request);
+  EXPECT_NE(r.body().find("send Content-Type: application/x-ndjson"), std::string::npos)
+      << r.body();
+  EXPECT_EQ(CountEvents(dir_.File("events.db")), 0);
+}
+
 TEST_F(RouterTest, GzipIsBoundedByTheBodyLimitOnceDecompressed) {
   std::string body = R"({"device_id":"a","kind":"t","payload":")" + std::string(5000, 'z') + "\"}";
   Response r = Send(http::verb::post, "/events", Gzip(body), {{"Content-Encoding", "GZIP"}});
