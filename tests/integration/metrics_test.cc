@@ -87,6 +87,10 @@ TEST_F(MetricsTest, FiguresEqualWhatHappenedAndTheFormatIsValid) {
   EXPECT_EQ(m.Value("cistern_commit_duration_seconds_count"), commits);
   EXPECT_GT(m.Value("cistern_commit_duration_seconds_sum"), 0);
   EXPECT_GT(m.Value("cistern_db_bytes"), 0);
+  // The pages in use, without --max-db-bytes too (issue 16: was 0 without it).
+  EXPECT_GT(m.Value("cistern_db_used_bytes"), 0);
+  EXPECT_LE(m.Value("cistern_db_used_bytes"), m.Value("cistern_db_bytes"));
+  EXPECT_EQ(m.Value("cistern_db_limit_bytes"), 0);
   EXPECT_FALSE(m.Has("cistern_uploader_healthy")) << "--sink none runs no uploader";
   ExpectPromtoolAccepts(last_);
 
