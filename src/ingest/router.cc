@@ -33,8 +33,11 @@ std::string_view Path(const Request& req) {
 
 // "POST /events" for the log: the path only (a query string may carry secrets), valid UTF-8,
 // at most 64 bytes of it.
+std::string RequestLine(std::string_view method, std::string_view path) {
+  return std::string(method) + " " + ValidUtf8(std::string(path.substr(0, 64)));
+}
 std::string RequestLine(const Request& req) {
-  return std::string(req.method_string()) + " " + ValidUtf8(std::string(Path(req)).substr(0, 64));
+  return RequestLine(std::string(req.method_string()), Path(req));
 }
 
 }  // namespace
@@ -184,7 +187,9 @@ std::optional<Response> Router::Screen(const Request& req, bool chunked) {
 // One routed request's way through the layers, for its latency and its log line.
 struct Router::Trace {
   const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  std::string request;                // "POST /events"
+  // The request line's parts, kept raw (short strings: no allocation); made into a log line
+  // only when one is written.
+  std::string method, path;
   std::string_view route;             // the route that took it ("" = none)
   const char* refused_by = nullptr;   // "auth", "method": refused before the route's layers
   std::optional<IngestRoute> ingest;  // a POST to an ingest route
@@ -195,8 +200,9 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   const std::shared_ptr<const RouterOptions> options = options_.load();
   auto trace = std::make_shared<Trace>();
-  trace->request = RequestLine(req);
   std::string_view path = Path(req);
+  trace->method = std::string(req.method_string());
+  trace->path = path.substr(0, 64);
   const auto method = req.method();
   // Every answer of a routed request passes here.
   Done answer = [this, trace, done = std::move(done)](Response&& res) {
@@ -369,8 +375,8 @@ void Router::Finish(const Trace& t, const Response& res) {
   }
   decisions +=
       fmt::format(" ({:.1f} ms)", std::chrono::duration<double, std::milli>(elapsed).count());
-  if (refused) return LogRefusal(t.request, code, decisions);
-  spdlog::debug("{} -> {}: {}", t.request, code, decisions);
+  if (refused) return LogRefusal(RequestLine(t.method, t.path), code, decisions);
+  spdlog::debug("{} -> {}: {}", RequestLine(t.method, t.path), code, decisions);
 }
 
 void Router::LogRefusal(std::string_view request, unsigned code, std::string_view decisions) {
