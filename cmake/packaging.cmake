@@ -1,8 +1,9 @@
 # `make deb`: the Debian package cistern_<version>_<arch>.deb through CPack DEB (docs/packaging.md).
 # Native build (build/) -> amd64; the cross build (build-arm64/, cmake/aarch64-linux-gnu.cmake)
 # -> arm64. Contents: the three binaries in /usr/bin, the systemd unit in /lib/systemd/system,
-# the commented config /etc/cistern/cistern.toml (a conffile), maintainer scripts that create
-# the `cistern` system user and /var/lib/cistern (packaging/debian/).
+# the commented config /etc/cistern/cistern.toml (a conffile), README.md and docs/ in
+# /usr/share/doc/cistern, maintainer scripts that create the `cistern` system user and
+# /var/lib/cistern (packaging/debian/).
 if(PROJECT_VERSION)
   set(_cistern_version ${PROJECT_VERSION})
 else()
@@ -33,8 +34,11 @@ install(FILES ${_pkg_out}/cistern.service DESTINATION /lib/systemd/system COMPON
   EXCLUDE_FROM_ALL)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/cistern.toml DESTINATION /etc/cistern COMPONENT deb
   EXCLUDE_FROM_ALL)
-install(FILES ${_pkg_dir}/copyright ${_pkg_out}/changelog.gz
+install(FILES ${_pkg_dir}/copyright ${_pkg_out}/changelog.gz ${PROJECT_SOURCE_DIR}/README.md
   DESTINATION share/doc/cistern COMPONENT deb EXCLUDE_FROM_ALL)
+# The docs the README links to and the unit's Documentation= names, links kept relative.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION share/doc/cistern/docs COMPONENT deb
+  EXCLUDE_FROM_ALL FILES_MATCHING PATTERN "*.md" PATTERN "*.png")
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME cistern)

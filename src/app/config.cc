@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <map>
 #include <thread>
 #include <tuple>
 
@@ -15,8 +17,29 @@
 #include "common/duration.h"
 #include "common/secrets.h"
 #include "store/schema.h"
+#include "store/sqlite.h"
 
 namespace cistern {
+
+namespace {
+
+// Settings whose effect depends on the database file as much as on the configuration, for
+// --print-config: name -> what is in effect. Reads an existing file only (never creates it).
+std::map<std::string, std::string> InEffect(const Config& c) {
+  std::map<std::string, std::string> notes;
+  std::error_code ec;
+  if (c.store.indexed || !std::filesystem::is_regular_file(c.store.path, ec)) return notes;
+  auto db = sql::Db::Open(c.store.path, sql::Db::Mode::kReadOnly);
+  if (!db.ok()) return notes;
+  // --indexed creates the device index; nothing drops it (docs/storage.md).
+  if (auto has = HasDeviceIndex(**db); has.ok() && *has) {
+    notes["indexed"] = "in effect: true (" + c.store.path +
+                       " has the device index, which indexed = false does not drop)";
+  }
+  return notes;
+}
+
+}  // namespace
 
 Status ParseAddr(const std::string& text, std::string* host, uint16_t* port) {
   auto bad = [&] {
@@ -395,7 +418,8 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   m.write_timeout = c.server.session.write_timeout;
   m.max_connections = c.server.max_connections;
   if (print_config) {
-    std::cout << RenderConfig(app, not_settable, {"webhook-authorization", "otlp-header"}, origins);
+    std::cout << RenderConfig(app, not_settable, {"webhook-authorization", "otlp-header"}, origins,
+                              InEffect(c));
     out.action = ParsedArgs::Action::kExit;
     out.exit_code = 0;
   }

@@ -164,7 +164,8 @@ Status ApplyEnvAndFile(CLI::App& app, const std::string& config_file,
 }
 
 std::string RenderConfig(const CLI::App& app, const std::set<std::string>& skip,
-                         const std::set<std::string>& secret, const ConfigOrigins& origins) {
+                         const std::set<std::string>& secret, const ConfigOrigins& origins,
+                         const std::map<std::string, std::string>& in_effect) {
   std::string out = "# cistern: effective configuration (flag > CISTERN_* env > file > default)\n";
   for (const CLI::Option* opt : app.get_options()) {
     if (opt->get_lnames().empty()) continue;
@@ -176,6 +177,7 @@ std::string RenderConfig(const CLI::App& app, const std::set<std::string>& skip,
     } else if (opt->count() > 0) {
       origin = "command line";
     }
+    if (auto it = in_effect.find(name); it != in_effect.end()) origin += "; " + it->second;
     const bool set = opt->count() > 0;
     if (secret.count(name)) {
       out += fmt::format("# {}: {} (secret, not shown)\n", name, set ? "set" : "not set");

@@ -35,7 +35,10 @@ Status ApplyEnvAndFile(CLI::App& app, const std::string& config_file,
 
 // The effective configuration as TOML that --config accepts back, one `name = value` per
 // option with its origin as a comment; options in `secret` print only whether they are set.
+// `in_effect`: name -> a note on what is in effect when that differs from the setting (e.g.
+// an index the database file has), appended to the comment.
 std::string RenderConfig(const CLI::App& app, const std::set<std::string>& skip,
-                         const std::set<std::string>& secret, const ConfigOrigins& origins);
+                         const std::set<std::string>& secret, const ConfigOrigins& origins,
+                         const std::map<std::string, std::string>& in_effect = {});
 
 }  // namespace cistern

@@ -52,8 +52,9 @@ int main(int argc, char** argv) {
   StoreRegistry registry;
   auto store = registry.Open(config.store);
   if (!store.ok()) {
-    spdlog::error("cannot open {}: {}", config.store.path, store.status().message());
-    std::fprintf(stderr, "cistern: %s\n", store.status().message().c_str());
+    // One line, once (stderr is the journal under systemd).
+    std::fprintf(stderr, "cistern: cannot open %s: %s\n", config.store.path.c_str(),
+                 store.status().message().c_str());
     return 1;
   }
 

@@ -38,6 +38,36 @@ Status RequiredString(element value, std::string_view name, const ParseLimits& l
   return Status::Ok();
 }
 
+// ts is unix milliseconds within [2000-01-01, 9999-12-31] (docs/api.md, "Events"): a value
+// outside is another unit, and storing it would put the event in 1970 or past the year 9999.
+constexpr int64_t kMinTsMs = 946'684'800'000;      // 2000-01-01T00:00:00.000Z
+constexpr int64_t kMaxTsMs = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+
+Status CheckTimestampRange(int64_t v) {
+  if (v >= kMinTsMs && v <= kMaxTsMs) return Status::Ok();
+  auto in_range = [](int64_t ms) { return ms >= kMinTsMs && ms <= kMaxTsMs; };
+  // The unit the number would be a date in, and what to send instead.
+  const char* unit = nullptr;
+  int64_t as_ms = 0;
+  if (v < kMinTsMs && v <= INT64_MAX / 1000 && in_range(v * 1000)) {
+    unit = "seconds";
+    as_ms = v * 1000;
+  } else if (v > kMaxTsMs && in_range(v / 1000)) {
+    unit = "microseconds";
+    as_ms = v / 1000;
+  } else if (v > kMaxTsMs && in_range(v / 1'000'000)) {
+    unit = "nanoseconds";
+    as_ms = v / 1'000'000;
+  }
+  std::string message = "ts " + std::to_string(v) + " is " +
+                        (v < kMinTsMs ? "before 2000" : "after 9999") +
+                        " as unix milliseconds (the unit of ts)";
+  if (unit != nullptr) {
+    message += std::string("; it looks like ") + unit + ": send " + std::to_string(as_ms);
+  }
+  return Status::InvalidArgument(message);
+}
+
 Status Timestamp(element value, int64_t now_ms, int64_t* out) {
   switch (value.type()) {
     case element_type::NULL_VALUE:
@@ -46,7 +76,12 @@ Status Timestamp(element value, int64_t now_ms, int64_t* out) {
     case element_type::INT64: {
       int64_t v = value.get_int64().value_unsafe();
       if (v < 0) return Status::InvalidArgument("ts must be a non-negative integer (unix ms)");
-      *out = v == 0 ? now_ms : v;
+      if (v == 0) {
+        *out = now_ms;
+        return Status::Ok();
+      }
+      if (Status s = CheckTimestampRange(v); !s.ok()) return s;
+      *out = v;
       return Status::Ok();
     }
     case element_type::UINT64:
@@ -181,6 +216,26 @@ Status ParseNdjson(simdjson::padded_string_view body, const ParseLimits& limits,
   return Status::Ok();
 }
 
+// Two or more non-blank lines, the first of them a JSON object on its own: what an NDJSON
+// body sent without its Content-Type looks like.
+bool LooksLikeNdjson(simdjson::padded_string_view body, simdjson::dom::parser& parser) {
+  std::string_view text(body.data(), body.size());
+  std::string_view first;
+  int lines = 0;
+  for (size_t pos = 0; pos < text.size() && lines < 2;) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (lines++ == 0) first = line;
+  }
+  if (lines < 2) return false;
+  element root;
+  // `first` is followed by the rest of the body and its padding: readable, as parse() needs.
+  return !parser.parse(first.data(), first.size(), false).get(root) && root.is_object();
+}
+
 bool IsEventObject(element el) {
   if (!el.is_object()) return false;
   simdjson::dom::object object = el.get_object().value_unsafe();
@@ -272,6 +327,13 @@ Status ParseEvents(simdjson::padded_string_view body, BodyFormat format, const P
                  ? ParseNdjson(body, limits, now_ms, parser, out, error_index)
                  : ParseJson(body, limits, now_ms, parser, out, error_index);
   if (!s.ok()) out->Clear();
+  // Only on the error path, so an accepted request pays nothing for the hint.
+  if (!s.ok() && format == BodyFormat::kJson && *error_index == -1 &&
+      s.code() == Status::Code::kInvalidArgument && LooksLikeNdjson(body, parser)) {
+    return Status::InvalidArgument(s.message() +
+                                   "; the body looks like NDJSON (one event per line): send "
+                                   "Content-Type: application/x-ndjson");
+  }
   return s;
 }
 

@@ -6,8 +6,9 @@
 //  - device_id, kind: required, non-empty strings of at most limits.max_field_bytes bytes,
 //    without control characters. payload: optional, any JSON value, stored compacted (absent or
 //    null -> SQL NULL), at most limits.max_payload_bytes once compacted. ts: optional integer
-//    unix ms >= 0; 0, null or absent -> now_ms. Unknown fields are ignored; a known field given
-//    twice is an error (which one would win is ambiguous).
+//    unix ms from 2000-01-01 to 9999-12-31 (anything else is seconds, µs or ns sent by mistake:
+//    an error naming the unit it looks like); 0, null or absent -> now_ms. Unknown fields are
+//    ignored; a known field given twice is an error (which one would win is ambiguous).
 //  - The whole request is validated before anything is returned: on any error `out` is left
 //    empty and `*error_index` names the offending event (-1 when the body as a whole is bad).
 //  - Errors: InvalidArgument (-> 400) for bad JSON / fields, TooLarge (-> 413) when the

@@ -1,13 +1,14 @@
 #include "ingest/metrics.h"
 
+#include <string>
+
 #include "common/prometheus_writer.h"
 #include "ingest/mqtt/stats.h"
-#include "ingest/router.h"
 
 namespace cistern {
 
 std::string RenderMetrics(const StoreStats& s, const HttpCounters& c,
-                          const ComponentStatus* uploader, bool ready,
+                          const ComponentStatus* uploader, bool ready, const ConfigReloads& r,
                           const mqtt::MqttCounters* mqtt) {
   PrometheusWriter w;
   w.Family("cistern_build_info", "gauge", "Constant 1, labelled with the collector's identity");
@@ -36,32 +37,34 @@ std::string RenderMetrics(const StoreStats& s, const HttpCounters& c,
   w.Counter("cistern_dead_letters_total",
             "Acknowledged input that could not become an event, kept in dead_letters",
             s.dead_letters);
-  w.Counter("cistern_events_accepted_total", "Events in POST /events requests answered 200",
+  w.Counter("cistern_events_accepted_total", "Events in ingest requests answered 200",
             c.events_accepted.load());
 
   // Rejected requests by reason: nothing of a rejected request is stored.
   const int64_t buffer_full = c.rejected_buffer_full.load();
   w.Family("cistern_requests_rejected_total", "counter",
-           "POST /events requests refused, by reason (nothing of them was stored)");
+           "Ingest requests refused, by reason (nothing of them was stored)");
   const std::pair<const char*, int64_t> reasons[] = {
-      {"invalid", c.status_400.load()},   {"unauthorized", c.ingest_unauthorized.load()},
-      {"too_large", c.status_413.load()}, {"unsupported_encoding", c.status_415.load()},
-      {"buffer_full", buffer_full},       {"unavailable", c.status_503.load() - buffer_full},
-      {"disk_full", c.status_507.load()}, {"internal", c.status_5xx_other.load()},
+      {"invalid", c.Answered(400)},
+      {"unauthorized", c.ingest_unauthorized.load()},
+      {"too_large", c.Answered(413)},
+      {"unsupported_encoding", c.Answered(415)},
+      {"buffer_full", buffer_full},
+      {"unavailable", c.Answered(503) - buffer_full},
+      {"disk_full", c.Answered(507)},
+      {"internal", c.AnsweredIn(500, 599) - c.Answered(503) - c.Answered(507)},
   };
   for (const auto& [reason, n] : reasons) {
     w.Sample("cistern_requests_rejected_total", n, {{"reason", reason}});
   }
-  w.Family("cistern_http_requests_total", "counter", "HTTP requests answered, by status class");
-  w.Sample("cistern_http_requests_total", c.status_2xx.load(), {{"code", "2xx"}});
-  w.Sample("cistern_http_requests_total", c.status_404_405.load(), {{"code", "404_405"}});
-  w.Sample("cistern_http_requests_total",
-           c.status_400.load() + c.status_401.load() + c.status_413.load() + c.status_415.load() +
-               c.status_4xx_other.load(),
-           {{"code", "4xx_other"}});
-  w.Sample("cistern_http_requests_total",
-           c.status_503.load() + c.status_507.load() + c.status_5xx_other.load(),
-           {{"code", "5xx"}});
+  // By exact code; a code appears once it has been answered (Prometheus treats a series
+  // that starts later as starting from 0).
+  w.Family("cistern_http_requests_total", "counter", "HTTP requests answered, by status code");
+  for (unsigned code = HttpCounters::kMinCode; code <= HttpCounters::kMaxCode; ++code) {
+    if (int64_t n = c.Answered(code); n > 0) {
+      w.Sample("cistern_http_requests_total", n, {{"code", std::to_string(code)}});
+    }
+  }
 
   // The write path.
   w.Counter("cistern_commits_total", "Write transactions committed (a group commit is one)",
@@ -98,12 +101,22 @@ std::string RenderMetrics(const StoreStats& s, const HttpCounters& c,
   w.Histogram("cistern_checkpoint_duration_seconds", "Time of one WAL checkpoint",
               s.checkpoint_latency);
   w.Family("cistern_http_request_duration_seconds", "histogram",
-           "POST /events latency, request received to answer ready");
-  w.HistogramSamples("cistern_http_request_duration_seconds", c.post_latency.Take(),
-                     {{"route", "/events"}});
+           "POST latency of the ingest routes, request received to answer ready, every answer");
+  for (size_t r = 0; r < kIngestRoutePaths.size(); ++r) {
+    w.HistogramSamples("cistern_http_request_duration_seconds", c.post_latency[r].Take(),
+                       {{"route", kIngestRoutePaths[r]}});
+  }
 
   if (mqtt != nullptr) mqtt::WriteMqttMetrics(w, *mqtt);
   if (uploader != nullptr) uploader->WriteMetrics(w);
+
+  // The configuration in effect (docs/configuration.md "Reload").
+  w.Family("cistern_config_reloads_total", "counter",
+           "SIGHUP config reloads, by result (error: the running config stayed)");
+  w.Sample("cistern_config_reloads_total", r.ok.load(), {{"result", "ok"}});
+  w.Sample("cistern_config_reloads_total", r.error.load(), {{"result", "error"}});
+  w.Gauge("cistern_config_loaded_timestamp_seconds", "When the config in effect was loaded",
+          static_cast<double>(r.loaded_at_ms.load()) / 1000.0);
   return w.Take();
 }
 

@@ -1,13 +1,13 @@
 #include "ingest/otlp_routes.h"
 
 #include <boost/beast/core/string.hpp>
-#include <chrono>
 #include <string_view>
 
 #include "common/clock.h"
 #include "common/json_writer.h"
 #include "event/gzip.h"
 #include "event/otlp/response.h"
+#include "ingest/http_status.h"
 
 namespace cistern {
 namespace {
@@ -16,14 +16,6 @@ namespace beast = boost::beast;
 
 constexpr std::string_view kProtobufType = "application/x-protobuf";
 constexpr std::string_view kJsonType = "application/json";
-
-// "Application/JSON; charset=utf-8" -> "application/json" compared case-insensitively.
-bool MediaTypeIs(std::string_view header, std::string_view type) {
-  std::string_view media = header.substr(0, header.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
-  return beast::iequals(media, type);
-}
 
 // google.rpc.Status codes used in error bodies (OTLP spec, "Failures").
 int RpcCode(http::status status) {
@@ -69,30 +61,6 @@ std::string RpcStatus(int code, std::string_view message, OtlpEncoding encoding)
   return w.Take();
 }
 
-http::status ToHttp(const Status& s) {
-  switch (s.code()) {
-    case Status::Code::kOk:
-      return http::status::ok;
-    case Status::Code::kInvalidArgument:
-      return http::status::bad_request;
-    case Status::Code::kTooLarge:
-      return http::status::payload_too_large;
-    case Status::Code::kUnsupported:
-      return http::status::unsupported_media_type;
-    // Backpressure and transient store errors: OTLP clients retry only 429/502/503/504, so a
-    // full disk is a 503 here too (the /events route says 507).
-    case Status::Code::kBufferFull:
-    case Status::Code::kBusy:
-    case Status::Code::kUnavailable:
-    case Status::Code::kDiskFull:
-    case Status::Code::kIoError:
-      return http::status::service_unavailable;
-    case Status::Code::kInternal:
-      return http::status::internal_server_error;
-  }
-  return http::status::internal_server_error;
-}
-
 std::string_view TypeOf(OtlpEncoding encoding) {
   return encoding == OtlpEncoding::kProtobuf ? kProtobufType : kJsonType;
 }
@@ -110,7 +78,9 @@ Response Reply(http::status status, OtlpEncoding encoding, std::string body, uns
 
 Response ErrorReply(const Status& s, OtlpEncoding encoding, int retry_after_seconds,
                     unsigned version, bool keep_alive) {
-  http::status status = ToHttp(s);
+  // OTLP clients retry only 429/502/503/504, so a full disk or an I/O error is a 503 here
+  // (POST /events says 507 / 500; docs/otlp.md).
+  http::status status = HttpStatusOf(s, StoreErrors::kUnavailable);
   Response res = Reply(status, encoding, RpcStatus(RpcCode(status), s.message(), encoding), version,
                        keep_alive);
   if (status == http::status::service_unavailable) {
@@ -133,11 +103,11 @@ bool OtlpPath(std::string_view path, OtlpSignal* signal) {
   return false;
 }
 
-OtlpRoutes::OtlpRoutes(std::shared_ptr<Store> store, OtlpRouteOptions options, OnStored on_stored)
-    : store_(std::move(store)), options_(std::move(options)), on_stored_(std::move(on_stored)) {}
+OtlpRoutes::OtlpRoutes(std::shared_ptr<Store> store, OtlpRouteOptions options)
+    : store_(std::move(store)), options_(std::move(options)) {}
 
-void OtlpRoutes::Handle(OtlpSignal signal, Request&& req, const Post& post, Done done) const {
-  const auto start = std::chrono::steady_clock::now();
+void OtlpRoutes::Handle(OtlpSignal signal, Request&& req, const Post& post, Done done,
+                        IngestOutcome* outcome) const {
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
   const bool logs = signal == OtlpSignal::kLogs;
@@ -149,12 +119,15 @@ void OtlpRoutes::Handle(OtlpSignal signal, Request&& req, const Post& post, Done
   } else if (MediaTypeIs(type, kJsonType)) {
     encoding = OtlpEncoding::kJson;
   } else {
-    return done(ErrorReply(Status::Unsupported("unsupported Content-Type '" + std::string(type) +
-                                               "' (use application/x-protobuf or "
-                                               "application/json)"),
-                           OtlpEncoding::kJson, options_.retry_after_seconds, version, keep_alive));
+    outcome->Refuse("parse", Status::Unsupported("unsupported Content-Type '" + std::string(type) +
+                                                 "' (use application/x-protobuf or "
+                                                 "application/json)"));
+    return done(ErrorReply(outcome->reason, OtlpEncoding::kJson, options_.retry_after_seconds,
+                           version, keep_alive));
   }
-  auto fail = [&](const Status& s) {
+  outcome->format = encoding == OtlpEncoding::kProtobuf ? "protobuf" : "json";
+  auto fail = [&](const char* layer, const Status& s) {
+    outcome->Refuse(layer, s);
     done(ErrorReply(s, encoding, options_.retry_after_seconds, version, keep_alive));
   };
 
@@ -162,24 +135,28 @@ void OtlpRoutes::Handle(OtlpSignal signal, Request&& req, const Post& post, Done
   std::string_view content_encoding(req[http::field::content_encoding]);
   if (beast::iequals(content_encoding, "gzip")) {
     std::string inflated;
-    if (Status s = Gunzip(body, options_.max_body_bytes, &inflated); !s.ok()) return fail(s);
+    if (Status s = Gunzip(body, options_.max_body_bytes, &inflated); !s.ok()) {
+      return fail("parse", s);
+    }
     body.swap(inflated);
   } else if (!content_encoding.empty() && !beast::iequals(content_encoding, "identity")) {
-    return fail(Status::Unsupported("unsupported Content-Encoding '" +
+    return fail("parse",
+                Status::Unsupported("unsupported Content-Encoding '" +
                                     std::string(content_encoding) + "' (use gzip or none)"));
   }
 
   // Fail fast while the buffer refuses: no decode work for a request that cannot be stored.
   if (!store_->Accepting()) {
     Status health = store_->Health();
-    return fail(health.ok() ? Status::BufferFull("buffer full; retry later") : health);
+    return fail("store", health.ok() ? Status::BufferFull("buffer full; retry later") : health);
   }
 
   const int64_t now = UnixMillis();
   Result<OtlpDecoded> decoded =
       logs ? DecodeOtlpLogs(body, encoding, options_.limits, now, options_.decode)
            : DecodeOtlpMetrics(body, encoding, options_.limits, now, options_.decode);
-  if (!decoded.ok()) return fail(decoded.status());
+  if (!decoded.ok()) return fail("parse", decoded.status());
+  outcome->events = static_cast<int64_t>(decoded->events.size());
 
   OtlpPartialSuccess partial;
   AppendExtras extras;
@@ -207,23 +184,18 @@ void OtlpRoutes::Handle(OtlpSignal signal, Request&& req, const Post& post, Done
     return done(Reply(http::status::ok, encoding, encode(partial), version, keep_alive));
   }
 
-  const int64_t n = static_cast<int64_t>(decoded->events.size());
   store_->Append(std::move(decoded->events), std::move(extras),
-                 [this, post, done = std::move(done), encoding, version, keep_alive, start, n,
+                 [this, post, done = std::move(done), encoding, version, keep_alive, outcome,
                   ok_body = encode(partial)](const AppendResult& r) {
                    // Runs on the writer thread: hand the result to the connection and return at
                    // once.
-                   post([this, done, r, encoding, version, keep_alive, start, n, ok_body] {
+                   post([this, done, r, encoding, version, keep_alive, outcome, ok_body] {
                      if (!r.status.ok()) {
+                       outcome->Refuse("store", r.status);
                        return done(ErrorReply(r.status, encoding, options_.retry_after_seconds,
                                               version, keep_alive));
                      }
-                     if (on_stored_) {
-                       on_stored_(n, static_cast<uint64_t>(
-                                         std::chrono::duration_cast<std::chrono::microseconds>(
-                                             std::chrono::steady_clock::now() - start)
-                                             .count()));
-                     }
+                     if (r.count > 0) outcome->first_id = r.first_id;
                      done(Reply(http::status::ok, encoding, ok_body, version, keep_alive));
                    });
                  });

@@ -17,7 +17,8 @@
 // known, else JSON.
 //
 // Thread-safety: Handle may be called concurrently from any io thread; `done` is called once,
-// through `post` (or inline when the answer is ready at once). Counting is the caller's.
+// through `post` (or inline when the answer is ready at once). Counting, timing and logging
+// are the caller's (from `outcome`).
 #pragma once
 
 #include <functional>
@@ -25,9 +26,9 @@
 #include <string>
 #include <vector>
 
-#include "common/latency_histogram.h"
 #include "event/otlp/decode.h"
 #include "ingest/http_types.h"
+#include "ingest/ingest_outcome.h"
 #include "store/store.h"
 
 namespace cistern {
@@ -45,18 +46,16 @@ class OtlpRoutes {
  public:
   using Post = std::function<void(std::function<void()>)>;
   using Done = std::function<void(Response&&)>;
-  // Called with the number of events stored and the time from receipt to answer (µs), after
-  // each stored request; may be empty. Must be thread-safe.
-  using OnStored = std::function<void(int64_t events, uint64_t latency_us)>;
 
-  OtlpRoutes(std::shared_ptr<Store> store, OtlpRouteOptions options, OnStored on_stored = {});
+  OtlpRoutes(std::shared_ptr<Store> store, OtlpRouteOptions options);
 
-  void Handle(OtlpSignal signal, Request&& req, const Post& post, Done done) const;
+  // `outcome` records what parse and store decided; it must stay valid until `done` ran.
+  void Handle(OtlpSignal signal, Request&& req, const Post& post, Done done,
+              IngestOutcome* outcome) const;
 
  private:
   const std::shared_ptr<Store> store_;
   const OtlpRouteOptions options_;
-  const OnStored on_stored_;
 };
 
 // The path and its signal: "/v1/logs", "/v1/metrics"; false for anything else.

@@ -5,6 +5,8 @@
 
 #include <boost/beast/core/string.hpp>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string_view>
 
 #include "common/clock.h"
@@ -12,8 +14,10 @@
 #include "common/secrets.h"
 #include "common/utf8.h"
 #include "event/gzip.h"
+#include "ingest/health.h"
+#include "ingest/http_status.h"
 #include "ingest/metrics.h"
-#include "ingest/mqtt/stats.h"
+#include "ingest/stats_json.h"
 #include "ingest/status_page.h"
 
 namespace cistern {
@@ -21,58 +25,19 @@ namespace {
 
 namespace beast = boost::beast;
 
-// "Application/X-NDJSON; charset=utf-8" -> "application/x-ndjson".
-bool MediaTypeIs(std::string_view header, std::string_view type) {
-  auto semi = header.find(';');
-  std::string_view media = header.substr(0, semi);
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
-  return beast::iequals(media, type);
-}
-
-http::status ToHttp(const Status& s) {
-  switch (s.code()) {
-    case Status::Code::kOk:
-      return http::status::ok;
-    case Status::Code::kInvalidArgument:
-      return http::status::bad_request;
-    case Status::Code::kTooLarge:
-      return http::status::payload_too_large;
-    case Status::Code::kUnsupported:
-      return http::status::unsupported_media_type;
-    case Status::Code::kBufferFull:
-    case Status::Code::kBusy:
-    case Status::Code::kUnavailable:
-      return http::status::service_unavailable;
-    case Status::Code::kDiskFull:
-      return http::status::insufficient_storage;
-    case Status::Code::kIoError:
-    case Status::Code::kInternal:
-      return http::status::internal_server_error;
-  }
-  return http::status::internal_server_error;
-}
-
 // The path without its query string.
 std::string_view Path(const Request& req) {
   std::string_view target(req.target().data(), req.target().size());
   return target.substr(0, target.find('?'));
 }
 
-void WriteLatency(JsonWriter& w, std::string_view key, const LatencyHistogram::Snapshot& s) {
-  w.Key(key);
-  w.BeginObject();
-  w.Key("count");
-  w.Uint(s.count);
-  w.Key("p50");
-  w.Double(s.QuantileUs(0.50) / 1000.0);
-  w.Key("p99");
-  w.Double(s.QuantileUs(0.99) / 1000.0);
-  w.Key("max");
-  w.Double(s.max_us / 1000.0);
-  w.Key("mean");
-  w.Double(s.count ? static_cast<double>(s.sum_us) / s.count / 1000.0 : 0.0);
-  w.EndObject();
+// "POST /events" for the log: the path only (a query string may carry secrets), valid UTF-8,
+// at most 64 bytes of it.
+std::string RequestLine(std::string_view method, std::string_view path) {
+  return std::string(method) + " " + ValidUtf8(std::string(path.substr(0, 64)));
+}
+std::string RequestLine(const Request& req) {
+  return RequestLine(std::string(req.method_string()), Path(req));
 }
 
 }  // namespace
@@ -94,38 +59,13 @@ Router::Router(std::shared_ptr<Store> store, RouterOptions options, const Compon
     : store_(std::move(store)),
       options_(std::make_shared<const RouterOptions>(options)),
       uploader_(uploader),
-      otlp_(store_, OtlpOptions(options), [this](int64_t events, uint64_t latency_us) {
-        counters_.events_accepted.fetch_add(events, std::memory_order_relaxed);
-        counters_.post_latency.Record(latency_us);
-      }) {}
+      otlp_(store_, OtlpOptions(options)) {}
 
 void Router::SetOptions(RouterOptions options) {
   options_.store(std::make_shared<const RouterOptions>(std::move(options)));
 }
 
-void Router::Count(http::status status) {
-  auto code = static_cast<unsigned>(status);
-  if (code < 300)
-    counters_.status_2xx.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 400)
-    counters_.status_400.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 401)
-    counters_.status_401.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 404 || code == 405)
-    counters_.status_404_405.fetch_add(1);
-  else if (code == 413)
-    counters_.status_413.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 415)
-    counters_.status_415.fetch_add(1, std::memory_order_relaxed);
-  else if (code < 500)
-    counters_.status_4xx_other.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 503)
-    counters_.status_503.fetch_add(1, std::memory_order_relaxed);
-  else if (code == 507)
-    counters_.status_507.fetch_add(1, std::memory_order_relaxed);
-  else
-    counters_.status_5xx_other.fetch_add(1, std::memory_order_relaxed);
-}
+void Router::Count(http::status status) { counters_.Count(static_cast<unsigned>(status)); }
 
 Response Router::Reply(http::status status, std::string_view content_type, std::string body,
                        unsigned version, bool keep_alive) {
@@ -147,6 +87,12 @@ Response Router::Json(http::status status, std::string body, unsigned version, b
 
 Response Router::Error(http::status status, std::string_view message, unsigned version,
                        bool keep_alive) {
+  LogRefusal("request", static_cast<unsigned>(status), fmt::format("read refused: {}", message));
+  return Fail(status, message, version, keep_alive);
+}
+
+Response Router::Fail(http::status status, std::string_view message, unsigned version,
+                      bool keep_alive) {
   JsonWriter w;
   w.BeginObject();
   w.Key("error");
@@ -170,7 +116,7 @@ Response Router::StatusError(const Status& s, int64_t index, unsigned version, b
     w.Int(store_->backlog());
   }
   w.EndObject();
-  Response res = Json(ToHttp(s), w.Take(), version, keep_alive);
+  Response res = Json(HttpStatusOf(s), w.Take(), version, keep_alive);
   // After Count(503), so that a scrape never sees more "buffer full" than 503s.
   if (s.code() == Status::Code::kBufferFull) counters_.rejected_buffer_full.fetch_add(1);
   if (res.result() == http::status::service_unavailable) {
@@ -192,7 +138,9 @@ std::optional<Response> Router::Screen(const Request& req, bool chunked) {
   const std::shared_ptr<const RouterOptions> options = options_.load();
   auto refuse = [&](http::status status, std::string_view message) {
     counters_.requests.fetch_add(1, std::memory_order_relaxed);
-    return std::optional<Response>(Error(status, message, req.version(), false));
+    LogRefusal(RequestLine(req), static_cast<unsigned>(status),
+               fmt::format("screen refused: {}", message));
+    return std::optional<Response>(Fail(status, message, req.version(), false));
   };
   // RFC 9112 6.3: a request whose Transfer-Encoding does not end in chunked has no length
   // we could agree on with a proxy; Content-Length beside it is a smuggling attempt.
@@ -228,6 +176,7 @@ std::optional<Response> Router::Screen(const Request& req, bool chunked) {
       if (tokens == &options->ingest_tokens) {
         counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
       }
+      LogRefusal(RequestLine(req), 401, "screen refused: bearer token");
       denied->keep_alive(false);
       return denied;
     }
@@ -235,89 +184,124 @@ std::optional<Response> Router::Screen(const Request& req, bool chunked) {
   return std::nullopt;
 }
 
+// One routed request's way through the layers, for its latency and its log line.
+struct Router::Trace {
+  const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  // The request line's parts, kept raw (short strings: no allocation); made into a log line
+  // only when one is written.
+  std::string method, path;
+  std::string_view route;             // the route that took it ("" = none)
+  const char* refused_by = nullptr;   // "auth", "method": refused before the route's layers
+  std::optional<IngestRoute> ingest;  // a POST to an ingest route
+  IngestOutcome outcome;              // what parse and store decided (ingest routes)
+};
+
 void Router::Handle(Request&& req, const Post& post, Done done) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   const std::shared_ptr<const RouterOptions> options = options_.load();
+  auto trace = std::make_shared<Trace>();
   std::string_view path = Path(req);
+  trace->method = std::string(req.method_string());
+  trace->path = path.substr(0, 64);
   const auto method = req.method();
-  auto wrong_method = [&](const char* allow) {
-    Response res =
-        Error(http::status::method_not_allowed, std::string("method not allowed; use ") + allow,
-              req.version(), req.keep_alive());
-    res.set(http::field::allow, allow);
+  // Every answer of a routed request passes here.
+  Done answer = [this, trace, done = std::move(done)](Response&& res) {
+    Finish(*trace, res);
     done(std::move(res));
   };
+  auto wrong_method = [&](const char* allow) {
+    trace->refused_by = "method";
+    Response res =
+        Fail(http::status::method_not_allowed, std::string("method not allowed; use ") + allow,
+             req.version(), req.keep_alive());
+    res.set(http::field::allow, allow);
+    answer(std::move(res));
+  };
+  auto unauthorized = [&](const std::vector<std::string>& tokens, bool ingest) {
+    auto denied = Unauthorized(req, tokens);
+    if (!denied) return false;
+    if (ingest) counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
+    trace->refused_by = "auth";
+    answer(std::move(*denied));
+    return true;
+  };
   if (path == "/events") {
+    trace->route = "/events";
     if (method != http::verb::post) return wrong_method("POST");
-    if (auto denied = Unauthorized(req, options->ingest_tokens)) {
-      counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
-      return done(std::move(*denied));
-    }
-    return PostEvents(std::move(req), *options, post, std::move(done));
+    trace->ingest = IngestRoute::kEvents;
+    if (unauthorized(options->ingest_tokens, true)) return;
+    return PostEvents(std::move(req), *options, post, std::move(answer), &trace->outcome);
   }
   if (OtlpSignal signal; OtlpPath(path, &signal)) {
+    trace->route = signal == OtlpSignal::kLogs ? "/v1/logs" : "/v1/metrics";
     if (method != http::verb::post) return wrong_method("POST");
-    if (auto denied = Unauthorized(req, options->ingest_tokens)) {
-      counters_.ingest_unauthorized.fetch_add(1, std::memory_order_relaxed);
-      return done(std::move(*denied));
-    }
-    return otlp_.Handle(signal, std::move(req), post, [this, done = std::move(done)](Response&& r) {
-      Count(r.result());
-      done(std::move(r));
-    });
+    trace->ingest =
+        signal == OtlpSignal::kLogs ? IngestRoute::kOtlpLogs : IngestRoute::kOtlpMetrics;
+    if (unauthorized(options->ingest_tokens, true)) return;
+    return otlp_.Handle(
+        signal, std::move(req), post,
+        [this, answer = std::move(answer)](Response&& r) {
+          Count(r.result());
+          answer(std::move(r));
+        },
+        &trace->outcome);
   }
   if (path == "/v1/traces") {
-    return done(Error(http::status::not_found,
-                      "OTLP traces are not accepted: Cistern takes /v1/logs and /v1/metrics",
-                      req.version(), req.keep_alive()));
+    return answer(Fail(http::status::not_found,
+                       "OTLP traces are not accepted: Cistern takes /v1/logs and /v1/metrics",
+                       req.version(), req.keep_alive()));
   }
   if (path == "/healthz" || path == "/readyz" || path == "/livez") {
+    trace->route = path == "/livez" ? "/livez" : path == "/readyz" ? "/readyz" : "/healthz";
     if (method != http::verb::get && method != http::verb::head) return wrong_method("GET");
     Response res = Healthz(req, path == "/livez" ? Probe::kLive : Probe::kReady);
     if (method == http::verb::head) res.body().clear();
-    return done(std::move(res));
+    return answer(std::move(res));
   }
-  if (path == "/stats") {
+  if (path == "/stats" || path == "/metrics") {
+    trace->route = path == "/stats" ? "/stats" : "/metrics";
     if (method != http::verb::get) return wrong_method("GET");
-    if (auto denied = Unauthorized(req, options->admin_tokens)) return done(std::move(*denied));
-    return done(Stats(req));
-  }
-  if (path == "/metrics") {
-    if (method != http::verb::get) return wrong_method("GET");
-    if (auto denied = Unauthorized(req, options->admin_tokens)) return done(std::move(*denied));
-    return done(Metrics(req));
+    if (unauthorized(options->admin_tokens, false)) return;
+    return answer(path == "/stats" ? Stats(req) : Metrics(req));
   }
   if (path == "/" || path == "/index.html") {
+    trace->route = "/";
     if (method != http::verb::get && method != http::verb::head) return wrong_method("GET");
-    return done(StatusPage(req));
+    return answer(StatusPage(req));
   }
-  done(Error(http::status::not_found, "no such route: " + std::string(path), req.version(),
-             req.keep_alive()));
+  answer(Fail(http::status::not_found, "no such route: " + std::string(path), req.version(),
+              req.keep_alive()));
 }
 
-void Router::PostEvents(Request&& req, const RouterOptions& options, const Post& post, Done done) {
+void Router::PostEvents(Request&& req, const RouterOptions& options, const Post& post, Done done,
+                        IngestOutcome* outcome) {
   const int retry_after = options.retry_after_seconds;
-  const auto start = std::chrono::steady_clock::now();
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
+  auto refuse = [&](const char* layer, const Status& s, int64_t index) {
+    outcome->Refuse(layer, s);
+    done(StatusError(s, index, version, keep_alive, retry_after));
+  };
 
   std::string& body = req.body();
   std::string decoded;
   std::string_view encoding(req[http::field::content_encoding]);
   if (beast::iequals(encoding, "gzip")) {
     if (Status s = Gunzip(body, options.max_body_bytes, &decoded); !s.ok()) {
-      return done(StatusError(s, -1, version, keep_alive, retry_after));
+      return refuse("parse", s, -1);
     }
     body.swap(decoded);
   } else if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
-    return done(StatusError(Status::Unsupported("unsupported Content-Encoding '" +
-                                                std::string(encoding) + "' (use gzip or none)"),
-                            -1, version, keep_alive, retry_after));
+    return refuse("parse",
+                  Status::Unsupported("unsupported Content-Encoding '" + std::string(encoding) +
+                                      "' (use gzip or none)"),
+                  -1);
   }
   BodyFormat format =
       MediaTypeIs(std::string_view(req[http::field::content_type]), "application/x-ndjson")
           ? BodyFormat::kNdjson
           : BodyFormat::kJson;
+  outcome->format = format == BodyFormat::kNdjson ? "ndjson" : "json";
 
   // simdjson reads up to SIMDJSON_PADDING bytes past the end: make them ours.
   const size_t size = body.size();
@@ -330,38 +314,78 @@ void Router::PostEvents(Request&& req, const RouterOptions& options, const Post&
   int64_t index = -1;
   if (Status s = ParseEvents(padded, format, options.parse, UnixMillis(), parser, &batch, &index);
       !s.ok()) {
-    return done(StatusError(s, index, version, keep_alive, retry_after));
+    return refuse("parse", s, index);
   }
 
   const size_t n = batch.size();
-  store_->Append(std::move(batch), [this, post, done = std::move(done), version, keep_alive, start,
-                                    n, retry_after](const AppendResult& r) {
+  outcome->events = static_cast<int64_t>(n);
+  store_->Append(std::move(batch), [this, post, done = std::move(done), version, keep_alive, n,
+                                    retry_after, outcome](const AppendResult& r) {
     // Runs on the writer thread: hand the result to the connection and return at once.
-    post([this, done, r, version, keep_alive, start, n, retry_after] {
-      Response res;
-      if (r.status.ok()) {
-        std::string out;
-        out.reserve(32 + n * 8);
-        out += "{\"accepted\":";
-        out += std::to_string(r.count);
-        out += ",\"ids\":[";
-        for (size_t i = 0; i < r.count; ++i) {
-          if (i) out += ',';
-          out += std::to_string(r.first_id + static_cast<int64_t>(i));
-        }
-        out += "]}";
-        counters_.events_accepted.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
-        res = Json(http::status::ok, std::move(out), version, keep_alive);
-      } else {
-        res = StatusError(r.status, -1, version, keep_alive, retry_after);
+    post([this, done, r, version, keep_alive, n, retry_after, outcome] {
+      if (!r.status.ok()) {
+        outcome->Refuse("store", r.status);
+        return done(StatusError(r.status, -1, version, keep_alive, retry_after));
       }
-      counters_.post_latency.Record(
-          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                    std::chrono::steady_clock::now() - start)
-                                    .count()));
-      done(std::move(res));
+      outcome->first_id = r.first_id;
+      std::string out;
+      out.reserve(32 + n * 8);
+      out += "{\"accepted\":";
+      out += std::to_string(r.count);
+      out += ",\"ids\":[";
+      for (size_t i = 0; i < r.count; ++i) {
+        if (i) out += ',';
+        out += std::to_string(r.first_id + static_cast<int64_t>(i));
+      }
+      out += "]}";
+      done(Json(http::status::ok, std::move(out), version, keep_alive));
     });
   });
+}
+
+void Router::Finish(const Trace& t, const Response& res) {
+  const unsigned code = res.result_int();
+  const IngestOutcome& o = t.outcome;
+  const auto elapsed = std::chrono::steady_clock::now() - t.start;
+  if (t.ingest) {
+    counters_.latency(*t.ingest).Record(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+    if (code == 200 && o.events > 0) {
+      counters_.events_accepted.fetch_add(o.events, std::memory_order_relaxed);
+    }
+  }
+  const bool refused = code >= 400;
+  if (!refused && !spdlog::should_log(spdlog::level::debug)) return;  // nothing to format
+  // "screen ok; route /events; parse 3 event(s) (ndjson); store ok (ids 7-9) (0.4 ms)"
+  std::string decisions =
+      t.route.empty() ? "screen ok; route none" : fmt::format("screen ok; route {}", t.route);
+  if (t.refused_by != nullptr) {
+    decisions += fmt::format("; {} refused", t.refused_by);
+  } else if (t.ingest) {
+    if (o.events >= 0) {
+      decisions += fmt::format("; parse {} event(s) ({})", o.events, o.format);
+    } else if (o.layer != nullptr) {
+      decisions += fmt::format("; parse refused: {}", o.reason.message());
+    }
+    if (o.events >= 0 && o.layer != nullptr) {
+      decisions += fmt::format("; store refused: {}", o.reason.message());
+    } else if (o.first_id >= 0) {
+      decisions += fmt::format("; store ok (ids {}-{})", o.first_id, o.first_id + o.events - 1);
+    }
+  }
+  decisions +=
+      fmt::format(" ({:.1f} ms)", std::chrono::duration<double, std::milli>(elapsed).count());
+  if (refused) return LogRefusal(RequestLine(t.method, t.path), code, decisions);
+  spdlog::debug("{} -> {}: {}", RequestLine(t.method, t.path), code, decisions);
+}
+
+void Router::LogRefusal(std::string_view request, unsigned code, std::string_view decisions) {
+  spdlog::debug("{} -> {}: {}", request, code, decisions);
+  if (code == 401) return;  // auth_log_ has it (Unauthorized)
+  if (const int64_t n = refusal_log_.Tick()) {
+    spdlog::info("refused {} request(s) in the last {} s; latest: {} -> {}: {}", n,
+                 refusal_log_.interval_seconds(), request, code, decisions);
+  }
 }
 
 std::optional<Response> Router::Unauthorized(const Request& req,
@@ -370,39 +394,22 @@ std::optional<Response> Router::Unauthorized(const Request& req,
   std::string_view auth(req[http::field::authorization]);
   if (BearerMatches(auth, tokens)) return std::nullopt;
   // One log line per 10 s at most: a client guessing tokens must not flood the log.
-  auth_failures_.fetch_add(1, std::memory_order_relaxed);
-  const int64_t now = SteadyMillis();
-  int64_t due = auth_log_due_ms_.load(std::memory_order_relaxed);
-  if (now >= due && auth_log_due_ms_.compare_exchange_strong(due, now + 10'000)) {
-    const int64_t total = auth_failures_.load(std::memory_order_relaxed);
-    const int64_t since = total - auth_failures_logged_.exchange(total);
+  if (const int64_t since = auth_log_.Tick()) {
     spdlog::warn("refused {} request(s) with a {} bearer token (latest: {} {})", since,
                  auth.empty() ? "missing" : "wrong", std::string(req.method_string()),
                  ValidUtf8(std::string(Path(req)).substr(0, 64)));
   }
-  Response res = Error(http::status::unauthorized,
-                       auth.empty() ? "missing bearer token (Authorization: Bearer <token>)"
-                                    : "invalid bearer token",
-                       req.version(), req.keep_alive());
+  Response res = Fail(http::status::unauthorized,
+                      auth.empty() ? "missing bearer token (Authorization: Bearer <token>)"
+                                   : "invalid bearer token",
+                      req.version(), req.keep_alive());
   res.set(http::field::www_authenticate, "Bearer realm=\"cistern\"");
   return res;
 }
 
 Response Router::Metrics(const Request& req) {
-  std::string text =
-      RenderMetrics(store_->Stats(), counters_, uploader_, store_->Accepting(), mqtt_);
-  // The configuration in effect (docs/configuration.md "Reload").
-  const ConfigReloads& r = config_reloads_;
-  text += fmt::format(
-      "# HELP cistern_config_reloads_total SIGHUP config reloads, by result (error: the running "
-      "config stayed)\n"
-      "# TYPE cistern_config_reloads_total counter\n"
-      "cistern_config_reloads_total{{result=\"ok\"}} {}\n"
-      "cistern_config_reloads_total{{result=\"error\"}} {}\n"
-      "# HELP cistern_config_loaded_timestamp_seconds When the config in effect was loaded\n"
-      "# TYPE cistern_config_loaded_timestamp_seconds gauge\n"
-      "cistern_config_loaded_timestamp_seconds {:.3f}\n",
-      r.ok.load(), r.error.load(), static_cast<double>(r.loaded_at_ms.load()) / 1000.0);
+  std::string text = RenderMetrics(store_->Stats(), counters_, uploader_, store_->Accepting(),
+                                   config_reloads_, mqtt_);
   return Reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", std::move(text),
                req.version(), req.keep_alive());
 }
@@ -425,160 +432,15 @@ Response Router::Healthz(const Request& req, Probe probe) {
   if (probe == Probe::kLive) {
     return Json(http::status::ok, "{\"ok\":true}", req.version(), req.keep_alive());
   }
-  // Readiness: events sent now would be stored (store healthy; below the bound, or evicting
-  // to make room). The sink's state is reported, never a reason to leave rotation: during an
-  // upstream outage the buffer is exactly what is needed (docs/api.md, "Health").
-  StoreStats s = store_->Stats();
-  const Status store_health = store_->Health();
-  const bool accepting = store_->Accepting();
-  const bool backlog_ok = (s.max_backlog == 0 || s.backlog < s.max_backlog) &&
-                          (s.max_db_bytes == 0 || s.used_bytes < s.max_db_bytes);
-  const bool upstream_ok = uploader_ == nullptr || uploader_->Healthy();
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("ok");
-  w.Bool(accepting);
-  w.Key("ready");
-  w.Bool(accepting);
-  w.Key("store");
-  w.String(store_health.ok() ? "ok" : store_health.message());
-  w.Key("backlog");
-  w.Int(s.backlog);
-  w.Key("backlog_ok");
-  w.Bool(backlog_ok);
-  w.Key("uploader");
-  w.String(uploader_ ? uploader_->State() : "not configured");
-  w.Key("upstream_ok");
-  w.Bool(upstream_ok);
-  w.EndObject();
-  return Json(accepting ? http::status::ok : http::status::service_unavailable, w.Take(),
+  Readiness r = CheckReadiness(*store_, uploader_);
+  return Json(r.ready ? http::status::ok : http::status::service_unavailable, std::move(r.body),
               req.version(), req.keep_alive());
 }
 
 Response Router::Stats(const Request& req) {
-  StoreStats s = store_->Stats();
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("store");
-  w.BeginObject();
-  w.Key("mode");
-  w.String(s.mode);
-  w.Key("indexed");
-  w.Bool(s.indexed);
-  w.Key("node_id");
-  w.String(s.node_id);
-  w.Key("path");
-  w.String(s.path);
-  w.Key("events_written");
-  w.Int(s.events_written);
-  w.Key("events_written_session");
-  w.Int(s.events_written_session);
-  w.Key("backlog");
-  w.Int(s.backlog);
-  w.Key("max_backlog");
-  w.Int(s.max_backlog);
-  w.Key("devices_seen");
-  w.Int(s.devices_seen);
-  w.Key("events_uploaded");
-  w.Int(s.events_uploaded);
-  w.Key("events_dropped");
-  w.Int(s.events_dropped);
-  w.Key("events_pruned");
-  w.Int(s.events_pruned);
-  w.Key("dead_letters");
-  w.Int(s.dead_letters);
-  w.Key("upload_cursor");
-  w.Int(s.upload_cursor);
-  w.Key("on_full");
-  w.String(s.on_full);
-  w.Key("max_db_bytes");
-  w.Int(s.max_db_bytes);
-  w.Key("used_bytes");
-  w.Int(s.used_bytes);
-  w.Key("commits");
-  w.Int(s.commits);
-  w.Key("commit_failures");
-  w.Int(s.commit_failures);
-  w.Key("requests_per_commit");
-  w.Double(s.commits ? static_cast<double>(s.requests_committed) / s.commits : 0.0);
-  w.Key("commit_conflicts");
-  w.Int(s.commit_conflicts);
-  WriteLatency(w, "commit_latency_ms", s.commit_latency);
-  w.Key("checkpoints");
-  w.Int(s.checkpoints);
-  WriteLatency(w, "checkpoint_ms", s.checkpoint_latency);
-  w.Key("checkpoints_deferred");
-  w.Int(s.checkpoints_deferred);
-  w.Key("background_checkpoints");
-  w.Int(s.background_checkpoints);
-  WriteLatency(w, "background_checkpoint_ms", s.background_checkpoint_latency);
-  w.Key("wal_frames");
-  w.Int(s.wal_frames);
-  w.Key("queue_depth");
-  w.Int(s.queue_depth);
-  w.Key("db_bytes");
-  w.Int(s.db_bytes);
-  w.EndObject();
-
-  const HttpCounters& c = counters_;
-  w.Key("http");
-  w.BeginObject();
-  w.Key("requests");
-  w.Int(c.requests.load());
-  w.Key("events_accepted");
-  w.Int(c.events_accepted.load());
-  w.Key("responses");
-  w.BeginObject();
-  w.Key("2xx");
-  w.Int(c.status_2xx.load());
-  w.Key("400");
-  w.Int(c.status_400.load());
-  w.Key("401");
-  w.Int(c.status_401.load());
-  w.Key("404_405");
-  w.Int(c.status_404_405.load());
-  w.Key("413");
-  w.Int(c.status_413.load());
-  w.Key("415");
-  w.Int(c.status_415.load());
-  w.Key("4xx_other");
-  w.Int(c.status_4xx_other.load());
-  w.Key("503");
-  w.Int(c.status_503.load());
-  w.Key("507");
-  w.Int(c.status_507.load());
-  w.Key("5xx_other");
-  w.Int(c.status_5xx_other.load());
-  w.EndObject();
-  WriteLatency(w, "post_latency_ms", c.post_latency.Take());
-  w.EndObject();
-
-  if (mqtt_) {
-    w.Key("mqtt");
-    mqtt::WriteMqttStats(w, *mqtt_);
-  }
-  w.Key("uploader");
-  if (uploader_) {
-    uploader_->WriteStats(w);
-  } else {
-    w.BeginObject();
-    w.Key("configured");
-    w.Bool(false);
-    w.EndObject();
-  }
-  w.Key("config");
-  w.BeginObject();
-  w.Key("loaded_at_ms");
-  w.Int(config_reloads_.loaded_at_ms.load());
-  w.Key("reloads");
-  w.Int(config_reloads_.ok.load());
-  w.Key("reload_failures");
-  w.Int(config_reloads_.error.load());
-  w.Key("restart_pending");
-  w.Int(config_reloads_.restart_pending.load());
-  w.EndObject();
-  w.EndObject();
-  return Json(http::status::ok, w.Take(), req.version(), req.keep_alive());
+  return Json(http::status::ok,
+              RenderStats(store_->Stats(), counters_, mqtt_, uploader_, config_reloads_),
+              req.version(), req.keep_alive());
 }
 
 }  // namespace cistern

@@ -31,9 +31,11 @@
 
 #include "common/component_status.h"
 #include "common/config_reloads.h"
-#include "common/latency_histogram.h"
+#include "common/log_limiter.h"
 #include "event/parse.h"
+#include "ingest/http_counters.h"
 #include "ingest/http_types.h"
+#include "ingest/ingest_outcome.h"
 #include "ingest/otlp_routes.h"
 #include "store/store.h"
 
@@ -58,25 +60,10 @@ struct RouterOptions {
   std::vector<std::string> allowed_hosts;
 };
 
-// Per-status request counts for /stats and /metrics. Thread-safe (atomics).
-struct HttpCounters {
-  std::atomic<int64_t> requests{0};
-  std::atomic<int64_t> events_accepted{0};
-  std::atomic<int64_t> status_2xx{0};
-  std::atomic<int64_t> status_400{0};
-  std::atomic<int64_t> status_401{0};
-  std::atomic<int64_t> ingest_unauthorized{0};  // the 401s of POST /events
-  std::atomic<int64_t> status_404_405{0};
-  std::atomic<int64_t> status_413{0};
-  std::atomic<int64_t> status_415{0};
-  std::atomic<int64_t> status_4xx_other{0};  // 408, 431, ...
-  std::atomic<int64_t> status_503{0};
-  std::atomic<int64_t> rejected_buffer_full{0};  // the 503s that were "buffer full"
-  std::atomic<int64_t> status_507{0};
-  std::atomic<int64_t> status_5xx_other{0};
-  LatencyHistogram post_latency;  // POST /events, receipt to answer
-};
-
+// Logging (docs/api.md, "Logging"): at debug, one line per request saying what each layer
+// decided (screen -> route -> parse -> store), formatted only when debug is on; every
+// refusal (4xx/5xx) also feeds one info line per 10 s with the count and the latest reason
+// (401s have their own warn line, rate-limited the same way).
 class Router {
  public:
   using Post = std::function<void(std::function<void()>)>;
@@ -96,7 +83,7 @@ class Router {
   std::optional<Response> Screen(const Request& req, bool chunked);
 
   // Builds the error answer for failures caught before a request reached the router (e.g.
-  // the session's body limit). Counts it like any other answer.
+  // the session's body limit). Counts and logs it like any other refusal.
   Response Error(http::status status, std::string_view message, unsigned version, bool keep_alive);
 
   HttpCounters& counters() { return counters_; }
@@ -110,7 +97,15 @@ class Router {
   void set_mqtt(const mqtt::MqttCounters* mqtt) { mqtt_ = mqtt; }
 
  private:
-  void PostEvents(Request&& req, const RouterOptions& options, const Post& post, Done done);
+  struct Trace;
+  void PostEvents(Request&& req, const RouterOptions& options, const Post& post, Done done,
+                  IngestOutcome* outcome);
+  // The answer of a routed request is ready: latency, accepted events, log lines.
+  void Finish(const Trace& trace, const Response& res);
+  // Logs one refusal: at debug always, at info rate-limited (401s excepted: auth_log_'s).
+  void LogRefusal(std::string_view request, unsigned code, std::string_view decisions);
+  // An error answer {"error": message}, counted; logging is the caller's.
+  Response Fail(http::status status, std::string_view message, unsigned version, bool keep_alive);
   enum class Probe { kLive, kReady };
   Response Healthz(const Request& req, Probe probe);
   Response Stats(const Request& req);
@@ -132,8 +127,7 @@ class Router {
   // The tokens guarding `path` (nullptr: an open route).
   static const std::vector<std::string>* TokensFor(const RouterOptions& options,
                                                    std::string_view path);
-  std::atomic<int64_t> auth_failures_{0}, auth_failures_logged_{0};
-  std::atomic<int64_t> auth_log_due_ms_{0};
+  LogLimiter auth_log_, refusal_log_;
 
   HttpCounters counters_;
   ConfigReloads config_reloads_;

@@ -116,6 +116,20 @@ button { font: inherit; padding: .4rem 1rem; }
     <h2 style="margin-top:.6rem">Last error</h2>
     <pre id="last-error">none</pre>
   </section>
+  <section class="card" id="mqtt" hidden>
+    <h2>MQTT listener</h2>
+    <dl>
+      <dt>Connections open</dt><dd id="mqtt-connections">–</dd>
+      <dt>Connects / refused</dt><dd><span id="mqtt-connects">–</span> /
+        <span id="mqtt-refused">–</span></dd>
+      <dt>Messages / events</dt><dd><span id="mqtt-messages">–</span> /
+        <span id="mqtt-events">–</span></dd>
+      <dt>Acks sent</dt><dd id="mqtt-acks">–</dd>
+      <dt>Rejected / dead letters</dt><dd><span id="mqtt-rejected">–</span> /
+        <span id="mqtt-dead-letters">–</span></dd>
+      <dt>Protocol errors</dt><dd id="mqtt-protocol-errors">–</dd>
+    </dl>
+  </section>
 </main>
 <script>
 "use strict";
@@ -246,6 +260,7 @@ function render(s) {
   set("upload-rate", rate(upload));
   set("backlog-now", num(st.backlog));
   renderUploader(up);
+  renderMqtt(s.mqtt);
   chart("chart-ingest", "ingest", "--ingest", now);
   chart("chart-upload", "upload", "--upload", now);
   chart("chart-backlog", "backlog", "--backlog", now);
@@ -276,6 +291,21 @@ function renderUploader(up) {
   set("last-success", when(up.last_success_at));
   set("last-failure", when(up.last_failure_at));
   set("last-error", up.last_error == null ? "none" : String(up.last_error));
+}
+
+// The MQTT listener's figures, when it runs (/stats has "mqtt" only then).
+function renderMqtt(m) {
+  $("mqtt").hidden = !m;
+  if (!m) return;
+  set("mqtt-connections", num(m.connections));
+  set("mqtt-connects", num(m.connects));
+  set("mqtt-refused", num(m.refused_auth));
+  set("mqtt-messages", num(m.messages));
+  set("mqtt-events", num(m.events));
+  set("mqtt-acks", num(m.acks));
+  set("mqtt-rejected", num(m.rejected));
+  set("mqtt-dead-letters", num(m.dead_letters));
+  set("mqtt-protocol-errors", num(m.protocol_errors));
 }
 
 // The SVG namespace, taken from the page's own <svg> so that no URL appears in the page.

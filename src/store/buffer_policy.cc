@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string>
+
 #include "common/duration.h"
 
 namespace cistern {
@@ -56,12 +59,16 @@ Status BufferPolicy::Admit(int64_t events, int64_t bytes, StoreCounters& c) cons
     if (lim.max_db_bytes > 0 && c.shipped_events.load(std::memory_order_relaxed) == 0) {
       int64_t used = c.used_bytes.load(std::memory_order_relaxed) +
                      c.reserved_bytes.load(std::memory_order_relaxed);
-      if (BytesOver(lim, used, bytes) > 0) return Refusal(lim, 0, used, 0, bytes);
+      if (BytesOver(lim, used, bytes) > 0) return Refusal(lim, 0, 0, used, events, bytes);
     }
     if (max_events > 0) {
       int64_t cur = c.admitted.load();
       do {
-        if (cur + events > max_events) return Refusal(lim, cur, 0, events, 0);
+        if (cur + events > max_events) {
+          // `admitted` is the backlog plus what other requests are storing right now.
+          const int64_t backlog = std::min(cur, c.backlog.load(std::memory_order_relaxed));
+          return Refusal(lim, backlog, cur - backlog, 0, events, 0);
+        }
       } while (!c.admitted.compare_exchange_weak(cur, cur + events));
     } else {
       c.admitted.fetch_add(events);
@@ -104,24 +111,32 @@ int64_t BufferPolicy::BytesOver(const BufferLimits& lim, int64_t used_bytes, int
 
 Status BufferPolicy::Refusal(int64_t backlog, int64_t used_bytes, int64_t events,
                              int64_t bytes) const {
-  return Refusal(limits(), backlog, used_bytes, events, bytes);
+  return Refusal(limits(), backlog, 0, used_bytes, events, bytes);
 }
 
-Status BufferPolicy::Refusal(const BufferLimits& lim, int64_t backlog, int64_t used_bytes,
-                             int64_t events, int64_t bytes) {
-  if (EventsOver(lim, backlog, events) > 0) {
-    int64_t fit = std::max<int64_t>(0, lim.max_backlog - backlog);
+Status BufferPolicy::Refusal(const BufferLimits& lim, int64_t backlog, int64_t in_flight,
+                             int64_t used_bytes, int64_t events, int64_t bytes) {
+  // What the operator and the client need: how much of this request would fit now, and why.
+  if (EventsOver(lim, backlog + in_flight, events) > 0) {
+    const int64_t fit = std::max<int64_t>(0, lim.max_backlog - backlog - in_flight);
     return Status::BufferFull(fmt::format(
-        "buffer full: {} events wait for upload and {} more would pass --max-backlog {} "
-        "({} would fit)",
-        backlog, events, lim.max_backlog, fit));
+        "buffer full: {} of the {} events in this request would fit now ({} stored and waiting "
+        "for upload{}; --max-backlog {}); retry later",
+        fit, events, backlog,
+        in_flight > 0 ? fmt::format(", {} more being stored", in_flight) : std::string(),
+        lim.max_backlog));
   }
-  int64_t free_bytes = std::max<int64_t>(0, lim.max_db_bytes - Headroom(lim) - used_bytes);
+  const int64_t free_bytes = std::max<int64_t>(0, lim.max_db_bytes - Headroom(lim) - used_bytes);
+  // Byte sizes are estimates (EstimateBytes), so the count is too: the request's mean size.
+  const int64_t fit = events > 0 && bytes > 0
+                          ? std::min(events, free_bytes / std::max<int64_t>(1, bytes / events))
+                          : 0;
   return Status::BufferFull(fmt::format(
-      "buffer full: the database uses {} of --max-db-bytes {} and nothing uploaded is left to "
-      "delete; this request needs ~{}, {} are free (after {} of headroom)",
-      FormatSize(used_bytes), FormatSize(lim.max_db_bytes), FormatSize(bytes),
-      FormatSize(free_bytes), FormatSize(Headroom(lim))));
+      "buffer full: about {} of the {} events in this request would fit now (it needs ~{}, {} "
+      "are free: the database uses {} of --max-db-bytes {}, less {} of headroom, and nothing "
+      "uploaded is left to delete); retry later",
+      fit, events, FormatSize(bytes), FormatSize(free_bytes), FormatSize(used_bytes),
+      FormatSize(lim.max_db_bytes), FormatSize(Headroom(lim))));
 }
 
 bool BufferPolicy::Accepting(const StoreCounters& c) const {

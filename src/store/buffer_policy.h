@@ -63,7 +63,8 @@ class BufferPolicy {
   // On an io thread, before a request goes to the write path. Ok: `events` and `bytes` are
   // now counted in counters.admitted / reserved_bytes (the write path gives them back when it
   // is done with the request). TooLarge: the request alone exceeds the buffer. BufferFull:
-  // with kReject, it does not fit now (the message says how much would).
+  // with kReject, it does not fit now (the message says how many of its events would fit
+  // now, and why: the backlog, the events other requests are storing, the bytes free).
   Status Admit(int64_t events, int64_t bytes, StoreCounters& counters) const;
   // Gives back what Admit counted, for a request that will not reach the write path.
   static void Release(int64_t events, int64_t bytes, StoreCounters& counters);
@@ -87,8 +88,9 @@ class BufferPolicy {
   static int64_t Headroom(const BufferLimits& l);
   static int64_t EventsOver(const BufferLimits& l, int64_t backlog, int64_t events);
   static int64_t BytesOver(const BufferLimits& l, int64_t used_bytes, int64_t bytes);
-  static Status Refusal(const BufferLimits& l, int64_t backlog, int64_t used_bytes, int64_t events,
-                        int64_t bytes);
+  // `in_flight`: events admitted by other requests and not committed yet.
+  static Status Refusal(const BufferLimits& l, int64_t backlog, int64_t in_flight,
+                        int64_t used_bytes, int64_t events, int64_t bytes);
 
   std::atomic<int64_t> max_backlog_{0}, max_db_bytes_{0}, schema_bytes_{0};
   std::atomic<OnFull> on_full_{OnFull::kReject};

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <future>
 
 #include "common/clock.h"
@@ -15,6 +16,22 @@
 
 namespace cistern {
 namespace {
+
+// The directory the database goes in must exist (Cistern creates the file, not the path).
+Status CheckDirectory(const std::string& db_path) {
+  const std::filesystem::path dir = std::filesystem::path(db_path).parent_path();
+  if (dir.empty()) return Status::Ok();
+  std::error_code ec;
+  const auto st = std::filesystem::status(dir, ec);
+  if (st.type() == std::filesystem::file_type::not_found) {
+    return Status::IoError("directory " + dir.string() +
+                           " does not exist (create it, or choose another path)");
+  }
+  if (!ec && !std::filesystem::is_directory(st)) {
+    return Status::IoError(dir.string() + " is not a directory");
+  }
+  return Status::Ok();  // other errors (permissions) are named by the open that meets them
+}
 
 int64_t FileSize(const std::string& path) {
   struct stat st {};
@@ -59,6 +76,8 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
                                    " is too small for the schema (at least " +
                                    FormatSize(MinDbBytes(options.indexed)) + ")");
   }
+  // A missing directory is named as such: the lock file, opened first, would take the blame.
+  if (Status s = CheckDirectory(options.path); !s.ok()) return s;
   std::shared_ptr<Store> store(new Store(options, LimitsOf(options)));
   // The lock comes first: a second collector must not even run migrations.
   auto lock = FileLock::Acquire(options.path + ".lock");
@@ -102,6 +121,7 @@ Result<std::shared_ptr<Store>> Store::Open(const StoreOptions& options) {
     store->writer_ = std::move(writer.value());
   }
   store->maintenance_ = std::thread([p = store.get()] { p->MaintenanceLoop(); });
+  store->opened_ = true;
   spdlog::info("store {} open: mode={} node_id={} events={} backlog={} devices={}{}", options.path,
                WriteModeName(options.mode), store->node_id_, store->counters_.events_written.load(),
                store->counters_.backlog.load(), store->counters_.devices_seen.load(),
@@ -236,7 +256,8 @@ void Store::Close() {
   // TRUNCATE checkpoint ran on the last-but-one connection; closing this one lets SQLite
   // remove -wal and -shm.
   if (checkpointer_) checkpointer_->Stop();
-  if (lock_) {
+  // Only a store that opened says it closed: a failed start-up reports its error alone.
+  if (lock_ && opened_) {
     spdlog::info("store {} closed: events={} backlog={}", options_.path,
                  counters_.events_written.load(), counters_.backlog.load());
   }

@@ -97,7 +97,7 @@ class Store {
   // Opens (creating and migrating as needed) the database at options.path, taking the
   // cross-process lock first. Errors: Busy when another process holds the lock (the message
   // names the lock file), InvalidArgument for a max_db_bytes below MinDbBytes(), IoError for
-  // unusable files, Internal otherwise.
+  // unusable files (a missing directory is named as such), Internal otherwise.
   // Prefer StoreRegistry::Open, which shares one Store per file within the process.
   static Result<std::shared_ptr<Store>> Open(const StoreOptions& options);
   ~Store();  // Close()s.
@@ -179,6 +179,7 @@ class Store {
   StoreCounters counters_;
   BufferState buffer_;
   WriteState state_;
+  bool opened_ = false;  // Open() completed (set once, before the store is shared)
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<WritePath> writer_;
   std::unique_ptr<Checkpointer> checkpointer_;  // outlives writer_ (its hook nudges it)

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "store/store.h"
 #include "support/cistern_process.h"
 #include "support/temp_dir.h"
 
@@ -49,6 +50,33 @@ class ConfigTest : public ::testing::Test {
   testing::TempDir dir_;
   std::vector<std::string> env_;
 };
+
+// Issue 16: --print-config said `indexed = false` of a file that has the index (created by an
+// earlier --indexed run; nothing drops it).
+TEST_F(ConfigTest, PrintConfigSaysTheIndexTheDatabaseFileHas) {
+  const std::string db = dir_.File("indexed.db");
+  {
+    StoreOptions o;
+    o.path = db;
+    o.indexed = true;
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    (*store)->Close();
+  }
+  RunResult r = RunCistern({"--db", db, "--print-config"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("indexed = false  # default; in effect: true (" + db +
+                          " has the device index, which indexed = false does not drop)"),
+            std::string::npos)
+      << r.output;
+  r = RunCistern({"--db", db, "--print-config", "--indexed"});
+  EXPECT_NE(r.output.find("indexed = true  # command line\n"), std::string::npos) << r.output;
+  // No file, or one without the index: the setting is what is in effect; nothing is created.
+  const std::string none = dir_.File("none.db");
+  r = RunCistern({"--db", none, "--print-config"});
+  EXPECT_NE(r.output.find("indexed = false  # default\n"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(none));
+}
 
 TEST_F(ConfigTest, AByteBoundTooSmallForTheSchemaIsRefusedBeforeTouchingTheDisk) {
   const std::string db = dir_.File("never.db");

@@ -3,6 +3,7 @@
 // runtime packages exist in Debian 12 (the image itself is not built here: no Docker engine).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -28,6 +29,20 @@ TEST(Deploy, SystemdUnitVerifiesCleanlyAndKeepsTheContract) {
   // operator edits (flag > env > file > default; docs/packaging.md).
   EXPECT_EQ(unit.find("\nEnvironment=CISTERN_"), std::string::npos)
       << "the unit overrides the config file";
+  // Documentation= names the docs the package installs (issue 16: was a placeholder URL):
+  // /usr/share/doc/cistern/<path> is <path> of the source tree (cmake/packaging.cmake).
+  EXPECT_EQ(unit.find("example.invalid"), std::string::npos) << "a placeholder URL";
+  std::istringstream lines(unit);
+  int documented = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const std::string key = "Documentation=file:///usr/share/doc/cistern/";
+    if (line.rfind("Documentation=", 0) != 0) continue;
+    ASSERT_EQ(line.rfind(key, 0), 0u) << line;
+    EXPECT_TRUE(std::filesystem::is_regular_file(kSource + "/" + line.substr(key.size())))
+        << line;
+    ++documented;
+  }
+  EXPECT_GE(documented, 1);
   // verify checks the ExecStart binary exists: point it at the one just built.
   TempDir dir;
   std::string copy = dir.File("cistern.service");

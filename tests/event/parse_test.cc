@@ -59,23 +59,24 @@ class ParseTest : public ::testing::Test {
 };
 
 TEST_F(ParseTest, SingleObject) {
-  ASSERT_TRUE(Parse(R"({"device_id":"dev-1","kind":"temp","payload":{"c":21},"ts":1234})").ok());
+  ASSERT_TRUE(
+      Parse(R"({"device_id":"dev-1","kind":"temp","payload":{"c":21},"ts":1748722000123})").ok());
   ASSERT_EQ(batch_.size(), 1u);
   EventView e = batch_[0];
   EXPECT_EQ(e.device_id, "dev-1");
   EXPECT_EQ(e.kind, "temp");
   EXPECT_TRUE(e.has_payload);
   EXPECT_EQ(e.payload_json, R"({"c":21})");
-  EXPECT_EQ(e.ts, 1234);
+  EXPECT_EQ(e.ts, 1748722000123);
 }
 
 TEST_F(ParseTest, ArrayKeepsOrderAndPerEventValues) {
-  ASSERT_TRUE(Parse("[" + Ev("a", "k1", R"("ts":5)") + ", " + Ev("b", "k2", R"("payload":[1])") +
-                    ",\n " + Ev("c", "k3") + "]")
+  ASSERT_TRUE(Parse("[" + Ev("a", "k1", R"("ts":1748722000005)") + ", " +
+                    Ev("b", "k2", R"("payload":[1])") + ",\n " + Ev("c", "k3") + "]")
                   .ok());
   ASSERT_EQ(batch_.size(), 3u);
   EXPECT_EQ(batch_[0].device_id, "a");
-  EXPECT_EQ(batch_[0].ts, 5);
+  EXPECT_EQ(batch_[0].ts, 1748722000005);
   EXPECT_FALSE(batch_[0].has_payload);
   EXPECT_EQ(batch_[1].kind, "k2");
   EXPECT_EQ(batch_[1].payload_json, "[1]");
@@ -85,14 +86,31 @@ TEST_F(ParseTest, ArrayKeepsOrderAndPerEventValues) {
 }
 
 TEST_F(ParseTest, NdjsonSkipsBlankLinesAndCarriageReturns) {
-  std::string body = "\n" + Ev("a", "k") + "\r\n\r\n  \t \n" + Ev("b", "k", R"("ts":7)") + "\n\n" +
+  std::string body = "\n" + Ev("a", "k") + "\r\n\r\n  \t \n" +
+                     Ev("b", "k", R"("ts":1748722000007)") + "\n\n" +
                      Ev("c", "k");  // last line without a newline
   ASSERT_TRUE(Ndjson(body).ok());
   ASSERT_EQ(batch_.size(), 3u);
   EXPECT_EQ(batch_[0].device_id, "a");
   EXPECT_EQ(batch_[1].device_id, "b");
-  EXPECT_EQ(batch_[1].ts, 7);
+  EXPECT_EQ(batch_[1].ts, 1748722000007);
   EXPECT_EQ(batch_[2].device_id, "c");
+}
+
+// NDJSON sent without its Content-Type is read as one JSON document and fails; the error
+// says what to do instead. A body that is simply broken gets no such hint.
+TEST_F(ParseTest, NdjsonReadAsJsonGetsAContentTypeHint) {
+  ExpectInvalid(Ev("a", "k") + "\n" + Ev("b", "k") + "\n", -1);
+  Status s = Parse(Ev("a", "k") + "\r\n\r\n" + Ev("b", "k"));
+  EXPECT_NE(s.message().find("looks like NDJSON"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("Content-Type: application/x-ndjson"), std::string::npos)
+      << s.message();
+  for (std::string broken : {std::string("{"), Ev("a", "k") + ",\n" + Ev("b", "k"),
+                             std::string("not json\n") + Ev("b", "k"), Ev("a", "k") + "}"}) {
+    s = Parse(broken);
+    EXPECT_FALSE(s.ok()) << broken;
+    EXPECT_EQ(s.message().find("NDJSON"), std::string::npos) << broken << ": " << s.message();
+  }
 }
 
 TEST_F(ParseTest, EmptyBodiesAreErrors) {
@@ -241,11 +259,46 @@ TEST_F(ParseTest, TimestampDefaultsToNow) {
   }
 }
 
+// ts is unix milliseconds from 2000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z
+// (docs/api.md, "Events").
 TEST_F(ParseTest, TimestampIsKeptWhenValid) {
-  ASSERT_TRUE(Parse(Ev("d", "k", R"("ts":1)")).ok());
-  EXPECT_EQ(batch_[0].ts, 1);
-  ASSERT_TRUE(Parse(Ev("d", "k", R"("ts":9223372036854775807)")).ok());
-  EXPECT_EQ(batch_[0].ts, INT64_MAX);
+  for (int64_t ts :
+       {int64_t{946'684'800'000}, int64_t{1'748'722'000'000}, int64_t{253'402'300'799'999}}) {
+    ASSERT_TRUE(Parse(Ev("d", "k", "\"ts\":" + std::to_string(ts))).ok()) << ts;
+    EXPECT_EQ(batch_[0].ts, ts);
+  }
+}
+
+// Seconds, microseconds and nanoseconds would be stored as 1970 or as a far future: refused,
+// naming the unit the number looks like and the value to send instead.
+TEST_F(ParseTest, TimestampsInAnotherUnitAreRefusedWithTheFix) {
+  const std::pair<const char*, std::vector<std::string>> cases[] = {
+      {"1748722000", {"seconds", "1748722000000"}},
+      {"1748722000123456", {"microseconds", "1748722000123"}},
+      {"1748722000123456789", {"nanoseconds", "1748722000123"}},
+      {"1", {"before 2000"}},
+      {"946684799999", {"before 2000"}},
+      {"253402300800000", {"after 9999"}},
+      {"9223372036854775807", {"nanoseconds", "9223372036854"}},
+  };
+  for (const auto& [ts, words] : cases) {
+    const std::string body = Ev("d", "k", std::string(R"("ts":)") + ts);
+    ExpectInvalid(body, 0);
+    Status s = Parse(body);
+    EXPECT_NE(s.message().find("unix milliseconds"), std::string::npos) << s.message();
+    for (const std::string& w : words) {
+      EXPECT_NE(s.message().find(w), std::string::npos) << ts << ": " << s.message();
+    }
+  }
+  // The same rule on every path that shares the parser: NDJSON and MQTT payloads.
+  ExpectInvalid(Ev("a", "k") + "\n" + Ev("b", "k", R"("ts":1748722000)"), 1, BodyFormat::kNdjson);
+  std::string mqtt = Ev("d", "k", R"("ts":1748722000)");
+  bool not_json = true;
+  Status s = ParseMqttPayload(simdjson::padded_string(mqtt), TopicFields{"t", "k"}, limits_, kNow,
+                              parser_, &batch_, &not_json);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("seconds"), std::string::npos) << s.message();
+  EXPECT_FALSE(not_json);
 }
 
 TEST_F(ParseTest, BadTimestampsAreErrors) {

@@ -192,7 +192,11 @@ TEST_F(ApiTest, FullBufferIs503WithRetryAfterAndStoresNothing) {
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.Header("retry-after"), "1");
   EXPECT_EQ(JsonString(r.body, "/error").rfind("buffer full: ", 0), 0u) << r.body;
-  EXPECT_NE(r.body.find("(2 would fit)"), std::string::npos) << r.body;
+  EXPECT_NE(JsonString(r.body, "/error")
+                .find("2 of the 3 events in this request would fit now (3 stored and waiting for "
+                      "upload; --max-backlog 5); retry later"),
+            std::string::npos)
+      << r.body;
   EXPECT_EQ(JsonInt(r.body, "/backlog"), 3);
   EXPECT_EQ(Rows(), 3);
   ASSERT_EQ(client_->Post("/events", std::string("[") + kEvent + "," + kEvent + "]").status, 200);

@@ -1,6 +1,7 @@
 // One database per file across processes: a second collector fails at once naming the lock,
 // while sqlite3 (the operator's CLI) reads the live file.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "support/server_fixture.h"
@@ -71,6 +72,44 @@ TEST_F(LockTest, NotACisternDatabaseIsRefusedUntouched) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("not Cistern's"), std::string::npos) << r.output;
   EXPECT_EQ(QueryInt(other, "SELECT count(*) FROM sqlite_master WHERE name='events'"), 0);
+}
+
+size_t Occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Issue 16: the lock file took the blame for a directory that does not exist.
+TEST_F(LockTest, MissingDirectoryIsNamedNotTheLockFile) {
+  const std::string missing = dir_.File("no/such/dir");
+  RunResult r = RunCistern({"--db", missing + "/x.db", "--addr", "127.0.0.1:0", "--sink", "none"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("directory " + missing + " does not exist"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("lock"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("no"))) << "nothing is created on the way";
+}
+
+// Issue 16: a start-up failure printed its error twice, after "store ... closed" of a store
+// that never opened.
+TEST_F(LockTest, StartUpFailureIsPrintedOnceAndAlone) {
+  std::string other = dir_.File("other.db");
+  RunShell("sqlite3 '" + other + "' 'CREATE TABLE accounts(id INTEGER)'");
+  RunResult r = RunCistern({"--db", other, "--addr", "127.0.0.1:0", "--sink", "none"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Occurrences(r.output, "not Cistern's"), 1u) << r.output;
+  EXPECT_EQ(r.output.find("closed"), std::string::npos) << r.output;
+  // A failure after the store opened (the address is taken): the error once, before the
+  // store's own "closed" line.
+  Start();
+  r = RunCistern({"--db", dir_.File("second.db"), "--addr",
+                  "127.0.0.1:" + std::to_string(server_->port()), "--sink", "none"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const size_t error = r.output.find("cistern: ");
+  ASSERT_NE(error, std::string::npos) << r.output;
+  EXPECT_EQ(Occurrences(r.output, "cistern: "), 1u) << r.output;
+  EXPECT_LT(error, r.output.find("closed")) << r.output;
 }
 
 }  // namespace

@@ -61,14 +61,36 @@ TEST_F(MetricsTest, FiguresEqualWhatHappenedAndTheFormatIsValid) {
   EXPECT_EQ(m.Value("cistern_requests_rejected_total", {{"reason", "unsupported_encoding"}}), 1);
   EXPECT_EQ(m.Value("cistern_requests_rejected_total", {{"reason", "unavailable"}}), 0);
   EXPECT_EQ(m.Value("cistern_requests_rejected_total", {{"reason", "disk_full"}}), 0);
-  EXPECT_EQ(m.Value("cistern_http_requests_total", {{"code", "404_405"}}), 1);
-  // 2 accepted + the 503 reached the store; the 400/413/415 were refused before it.
-  EXPECT_EQ(m.Value("cistern_http_request_duration_seconds_count", {{"route", "/events"}}), 3);
+  // By exact code (issue 16: were buckets such as 404_405).
+  EXPECT_EQ(m.Value("cistern_http_requests_total", {{"code", "200"}}), 2);
+  EXPECT_EQ(m.Value("cistern_http_requests_total", {{"code", "400"}}), 1);
+  EXPECT_EQ(m.Value("cistern_http_requests_total", {{"code", "404"}}), 1);
+  EXPECT_EQ(m.Value("cistern_http_requests_total", {{"code", "413"}}), 1);
+  EXPECT_EQ(m.Value("cistern_http_requests_total", {{"code", "415"}}), 1);
+  EXPECT_EQ(m.Value("cistern_http_requests_total", {{"code", "503"}}), 1);
+  for (const PromFamily& f : m.families) {
+    for (const PromSample& sample : f.samples) {
+      if (sample.name != "cistern_http_requests_total") continue;
+      const std::string code = sample.labels.at("code");
+      EXPECT_TRUE(code.size() == 3 && code.find_first_not_of("0123456789") == std::string::npos)
+          << code;
+      EXPECT_NE(code, "500") << "none was answered";
+    }
+  }
+  // Every POST the router answered is timed, refusals included (issue 16: only the 200s
+  // were): 2 accepted, the 503, the 400 and the 415. The 413 was refused while the body was
+  // read, before any route.
+  EXPECT_EQ(m.Value("cistern_http_request_duration_seconds_count", {{"route", "/events"}}), 5);
+  EXPECT_EQ(m.Value("cistern_http_request_duration_seconds_count", {{"route", "/v1/logs"}}), 0);
   const double commits = m.Value("cistern_commits_total");
   EXPECT_GE(commits, 2);
   EXPECT_EQ(m.Value("cistern_commit_duration_seconds_count"), commits);
   EXPECT_GT(m.Value("cistern_commit_duration_seconds_sum"), 0);
   EXPECT_GT(m.Value("cistern_db_bytes"), 0);
+  // The pages in use, without --max-db-bytes too (issue 16: was 0 without it).
+  EXPECT_GT(m.Value("cistern_db_used_bytes"), 0);
+  EXPECT_LE(m.Value("cistern_db_used_bytes"), m.Value("cistern_db_bytes"));
+  EXPECT_EQ(m.Value("cistern_db_limit_bytes"), 0);
   EXPECT_FALSE(m.Has("cistern_uploader_healthy")) << "--sink none runs no uploader";
   ExpectPromtoolAccepts(last_);
 

@@ -17,6 +17,7 @@
 #include <thread>
 #include <utility>
 
+#include "support/mqtt_raw_client.h"
 #include "support/server_fixture.h"
 #include "support/spawn.h"
 
@@ -203,6 +204,33 @@ TEST_F(StatusPageTest, WithoutAnUploaderSaysNotConfigured) {
   EXPECT_EQ(TextOf(run.out, "backlog"), "12");
   EXPECT_EQ(TextOf(run.out, "uploader-state"), "not configured");
   EXPECT_EQ(TextOf(run.out, "last-error"), "none");
+  EXPECT_TRUE(Hidden(run.out, "mqtt")) << "no MQTT listener, no MQTT figures";
+}
+
+// Issue 16: the page showed nothing of the MQTT listener.
+TEST_F(StatusPageTest, ShowsTheMqttListenersFigures) {
+  const uint16_t mqtt_port = FreePort();
+  Start({"--mqtt-listen", "127.0.0.1:" + std::to_string(mqtt_port)});
+  for (int i = 0; i < 3; ++i) {
+    RunResult pub =
+        RunProgram({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(mqtt_port),
+                    "-q", "1", "-t", "devices/pump-7/temp", "-m", std::to_string(20 + i)},
+                   10s);
+    ASSERT_EQ(pub.exit_code, 0) << pub.output;
+  }
+  const std::string stats =
+      WaitForStats([](const std::string& s) { return JsonInt(s, "/mqtt/acks") == 3; });
+  BrowserRun run = RunChromium(dir_.path(), Url(), {"--dump-dom"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_FALSE(Hidden(run.out, "mqtt")) << run.out;
+  EXPECT_EQ(TextOf(run.out, "mqtt-connects"), "3");
+  EXPECT_EQ(TextOf(run.out, "mqtt-messages"), "3");
+  EXPECT_EQ(TextOf(run.out, "mqtt-events"), "3");
+  EXPECT_EQ(TextOf(run.out, "mqtt-acks"), "3");
+  EXPECT_EQ(TextOf(run.out, "mqtt-rejected"), "0");
+  EXPECT_EQ(TextOf(run.out, "mqtt-connections"),
+            std::to_string(JsonInt(stats, "/mqtt/connections")));
+  EXPECT_EQ(TextOf(run.out, "events-written"), "3");
 }
 
 TEST_F(StatusPageTest, ProducesAScreenshot) {

@@ -8,10 +8,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <memory>
+#include <type_traits>
 
 namespace cistern::loadgen {
 
@@ -22,20 +24,38 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-asio::awaitable<void> GetStats(const std::vector<tcp::endpoint>& endpoints,
-                               const std::string& host_header, std::chrono::milliseconds timeout,
-                               StatsProbe* probe, std::string* body) {
+// GET /stats on a fresh connection of kind `Stream` (http_conn.h).
+template <class Stream>
+asio::awaitable<void> GetStats(asio::io_context& ioc, const HttpConn& conn,
+                               std::chrono::milliseconds timeout, StatsProbe* probe,
+                               std::string* body) {
   beast::error_code ec;
-  beast::tcp_stream stream(co_await asio::this_coro::executor);
-  stream.expires_after(timeout);  // one deadline for connect, write and read
-  co_await stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  Stream stream = NewStream(ioc, conn, static_cast<Stream*>(nullptr));
+  auto& tcp_stream = beast::get_lowest_layer(stream);
+  tcp_stream.expires_after(timeout);  // one deadline for connect, handshake, write and read
+  co_await tcp_stream.async_connect(conn.endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     probe->error = "connect: " + ec.message();
     co_return;
   }
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    if (!PrepareTls(stream, conn)) {
+      probe->error = "TLS: cannot set the server name " + conn.server_name;
+      co_return;
+    }
+    co_await stream.async_handshake(asio::ssl::stream_base::client,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      probe->error = "TLS handshake: " + ec.message();
+      co_return;
+    }
+  }
   http::request<http::empty_body> req{http::verb::get, "/stats", 11};
-  req.set(http::field::host, host_header);
+  req.set(http::field::host, conn.host_header);
   req.set(http::field::user_agent, "cistern-loadgen");
+  if (!conn.admin_authorization.empty()) {
+    req.set(http::field::authorization, conn.admin_authorization);
+  }
   req.keep_alive(false);
   co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
   beast::flat_buffer buffer;
@@ -51,10 +71,14 @@ asio::awaitable<void> GetStats(const std::vector<tcp::endpoint>& endpoints,
   }
   if (parser.get().result_int() != 200) {
     probe->error = "GET /stats answered " + std::to_string(parser.get().result_int());
+    if (parser.get().result_int() == 401) {
+      probe->error += conn.admin_authorization.empty() ? " (the collector wants a token: --token)"
+                                                       : " (a wrong token)";
+    }
     co_return;
   }
   *body = std::move(parser.get().body());
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  tcp_stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
 struct SqliteCloser {
@@ -66,12 +90,15 @@ struct StmtFinalizer {
 
 }  // namespace
 
-StatsProbe FetchEventsWritten(const std::vector<tcp::endpoint>& endpoints,
-                              const std::string& host_header, std::chrono::milliseconds timeout) {
+StatsProbe FetchEventsWritten(const HttpConn& conn, std::chrono::milliseconds timeout) {
   StatsProbe probe;
   std::string body;
   asio::io_context ioc(1);
-  asio::co_spawn(ioc, GetStats(endpoints, host_header, timeout, &probe, &body), asio::detached);
+  if (conn.tls) {
+    asio::co_spawn(ioc, GetStats<TlsStream>(ioc, conn, timeout, &probe, &body), asio::detached);
+  } else {
+    asio::co_spawn(ioc, GetStats<PlainStream>(ioc, conn, timeout, &probe, &body), asio::detached);
+  }
   ioc.run();
   if (!probe.error.empty()) return probe;
   simdjson::dom::parser parser;

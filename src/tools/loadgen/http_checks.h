@@ -2,11 +2,12 @@
 // on disk (the SQLite file, read directly).
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "tools/loadgen/http_conn.h"
 
 namespace cistern::loadgen {
 
@@ -16,9 +17,9 @@ struct StatsProbe {
   std::string error;           // when !ok: unreachable, a non-200, or no such field
 };
 
-// GET /stats on a fresh connection, bounded by `timeout` in total. Blocks the caller.
-StatsProbe FetchEventsWritten(const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
-                              const std::string& host_header, std::chrono::milliseconds timeout);
+// GET /stats on a fresh connection (TLS and admin token as `conn` says), bounded by
+// `timeout` in total. Blocks the caller.
+StatsProbe FetchEventsWritten(const HttpConn& conn, std::chrono::milliseconds timeout);
 
 struct DbCheck {
   bool ok = false;      // ran, and every id was found

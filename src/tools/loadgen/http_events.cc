@@ -62,12 +62,12 @@ constexpr std::string_view kNotes[] = {
 bool ParseHttpTarget(std::string_view text, HttpTarget* target, std::string* error) {
   auto fail = [&](std::string why) {
     *error = "bad target \"" + std::string(text) + "\": " + why +
-             " (expected http://HOST:PORT, e.g. http://127.0.0.1:8080)";
+             " (expected http://HOST:PORT or https://HOST:PORT, e.g. http://127.0.0.1:8080)";
     return false;
   };
-  constexpr std::string_view kScheme = "http://";
-  if (text.substr(0, kScheme.size()) != kScheme) return fail("only http:// is supported");
-  std::string_view rest = text.substr(kScheme.size());
+  const bool tls = text.starts_with("https://");
+  if (!tls && !text.starts_with("http://")) return fail("only http:// and https:// are supported");
+  std::string_view rest = text.substr(tls ? 8 : 7);
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find('/') != std::string_view::npos) return fail("a path is not allowed");
   std::string_view host, port;
@@ -94,6 +94,8 @@ bool ParseHttpTarget(std::string_view text, HttpTarget* target, std::string* err
   if (host.find_first_of(" @?#") != std::string_view::npos) return fail("bad host");
   HttpTarget t;
   t.host = std::string(host);
+  t.tls = tls;
+  t.port = tls ? 443 : 80;
   if (!port.empty() && !ParsePort(port, &t.port)) return fail("bad port");
   *target = std::move(t);
   return true;

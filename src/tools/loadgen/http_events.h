@@ -15,10 +15,12 @@ namespace cistern::loadgen {
 struct HttpTarget {
   std::string host;  // name or address; IPv6 without the brackets
   uint16_t port = 80;
+  bool tls = false;  // https://
 };
 
-// Parses "http://HOST[:PORT][/]" (IPv6 as "[::1]:8080"). Returns false and sets *error on
-// anything else: another scheme, no host, a bad port, a path.
+// Parses "http://HOST[:PORT][/]" or "https://HOST[:PORT][/]" (IPv6 as "[::1]:8080"; the
+// port defaults to 80 / 443). Returns false and sets *error on anything else: another
+// scheme, no host, a bad port, a path.
 bool ParseHttpTarget(std::string_view text, HttpTarget* target, std::string* error);
 
 // Builds realistic request bodies: device ids "sensor-0000".."sensor-NNNN" cycled in turn,

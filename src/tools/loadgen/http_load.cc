@@ -190,6 +190,10 @@ int64_t SortUnique(std::vector<int64_t>* ids) {
 }
 
 std::string ValidateOptions(const HttpLoadOptions& o) {
+  if ((!o.cacert.empty() || o.insecure) && !o.target.starts_with("https://")) {
+    return "--cacert and --insecure are for an https:// --target";
+  }
+  if (!o.cacert.empty() && o.insecure) return "--cacert and --insecure exclude each other";
   if (o.workers < 1) return "--workers must be at least 1";
   if (o.devices < 1) return "--devices must be at least 1";
   if (o.batch < 1) return "--batch must be at least 1";
@@ -218,6 +222,7 @@ int RunHttpLoad(const HttpLoadOptions& options, std::ostream& out, std::ostream&
   }
 
   LoadSetup setup;
+  HttpConn& conn = setup.conn;
   {
     asio::io_context ioc(1);
     tcp::resolver resolver(ioc);
@@ -227,10 +232,22 @@ int RunHttpLoad(const HttpLoadOptions& options, std::ostream& out, std::ostream&
       err << "cistern-loadgen: cannot resolve " << target.host << ": " << ec.message() << "\n";
       return 2;
     }
-    for (const auto& r : results) setup.endpoints.push_back(r.endpoint());
+    for (const auto& r : results) conn.endpoints.push_back(r.endpoint());
   }
   const bool v6 = target.host.find(':') != std::string::npos;
-  setup.host_header = fmt::format(fmt::runtime(v6 ? "[{}]:{}" : "{}:{}"), target.host, target.port);
+  conn.host_header = fmt::format(fmt::runtime(v6 ? "[{}]:{}" : "{}:{}"), target.host, target.port);
+  if (target.tls) {
+    auto tls = MakeClientTls(options.cacert, options.insecure, target.host);
+    if (!tls.ok()) {
+      err << "cistern-loadgen: " << tls.status().message() << "\n";
+      return 2;
+    }
+    conn.tls = std::move(tls.value());
+    conn.server_name = target.host;
+  }
+  if (!options.token.empty()) conn.authorization = "Bearer " + options.token;
+  const std::string& admin = options.admin_token.empty() ? options.token : options.admin_token;
+  if (!admin.empty()) conn.admin_authorization = "Bearer " + admin;
   setup.workers = options.workers;
   setup.devices = options.devices;
   setup.batch = options.batch;
@@ -239,7 +256,7 @@ int RunHttpLoad(const HttpLoadOptions& options, std::ostream& out, std::ostream&
   setup.duration = options.duration;
 
   Outcome o;
-  o.before = FetchEventsWritten(setup.endpoints, setup.host_header, kProbeTimeout);
+  o.before = FetchEventsWritten(conn, kProbeTimeout);
   if (!o.before.ok) {
     err << "cistern-loadgen: " << options.target << " is not a reachable cistern collector ("
         << o.before.error << ")\n";
@@ -273,7 +290,7 @@ int RunHttpLoad(const HttpLoadOptions& options, std::ostream& out, std::ostream&
   if (o.duplicates > 0) {
     o.problems.push_back(fmt::format("{} ids acknowledged more than once", o.duplicates));
   }
-  o.after = FetchEventsWritten(setup.endpoints, setup.host_header, kProbeTimeout);
+  o.after = FetchEventsWritten(conn, kProbeTimeout);
   o.stats_ok = o.after.ok && o.after.events_written - o.before.events_written >= t.events_accepted;
   if (!o.stats_ok) o.problems.push_back("stats check " + StatsLine(o));
   if (!options.verify_db.empty()) {

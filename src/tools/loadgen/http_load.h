@@ -33,7 +33,15 @@
 namespace cistern::loadgen {
 
 struct HttpLoadOptions {
-  std::string target = "http://127.0.0.1:8080";  // scheme://host:port, http only
+  std::string target = "http://127.0.0.1:8080";  // http:// or https://, host, port
+  // Bearer tokens (docs/security.md): `token` on the POSTs (--auth-token-file's), and
+  // `admin_token` on GET /stats (--admin-token-file's; "" = the same as `token`).
+  std::string token;
+  std::string admin_token;
+  // https: verify the collector's certificate against this PEM file ("" = the system CAs),
+  // or not at all with `insecure` (testing only).
+  std::string cacert;
+  bool insecure = false;
   int workers = 64;
   std::chrono::milliseconds duration{10'000};
   int devices = 50;
@@ -54,9 +62,9 @@ struct HttpLoadOptions {
 // independent calls share nothing.
 // Returns the process exit code: 0 when nothing was dropped and every check passed,
 // 1 when any write was dropped or a check failed (the report names the counts),
-// 2 when the options are unusable (bad target or values, target unreachable or not a
-// collector at start: GET /stats must answer 200 with store.events_written, and `json_file`
-// must be writable), with one line on `err`.
+// 2 when the options are unusable (bad target or values, an unreadable --cacert, target
+// unreachable or not a collector at start: GET /stats must answer 200 with
+// store.events_written, and `json_file` must be writable), with one line on `err`.
 int RunHttpLoad(const HttpLoadOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace cistern::loadgen

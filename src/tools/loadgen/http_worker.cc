@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "tools/loadgen/http_events.h"
 #include "tools/loadgen/otlp_body.h"
@@ -70,13 +72,20 @@ struct RunState {
 // One producer: a keep-alive connection and a loop of build body -> (rate slot) -> write ->
 // read -> account. Kept alive by its pending operation, one step per do/on pair, like the
 // Beast client examples. It never has two operations pending, so it needs no strand.
-class Worker : public std::enable_shared_from_this<Worker> {
+// `Stream`: PlainStream or TlsStream (http_conn.h).
+template <class Stream>
+class Worker : public std::enable_shared_from_this<Worker<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  explicit Worker(RunState* run) : run_(run), stream_(run->ioc), timer_(run->ioc) {
+  explicit Worker(RunState* run) : run_(run), timer_(run->ioc) {
+    const HttpConn& conn = run->setup.conn;
     head_ = std::string(run->setup.otlp ? "POST /v1/logs" : "POST /events") +
-            " HTTP/1.1\r\nHost: " + run->setup.host_header + "\r\nContent-Type: " +
+            " HTTP/1.1\r\nHost: " + conn.host_header + "\r\nContent-Type: " +
             (run->setup.otlp ? "application/x-protobuf" : "application/json") +
-            "\r\nUser-Agent: cistern-loadgen\r\nContent-Length: ";
+            "\r\nUser-Agent: cistern-loadgen\r\n";
+    if (!conn.authorization.empty()) head_ += "Authorization: " + conn.authorization + "\r\n";
+    head_ += "Content-Length: ";
   }
 
   void Start() { NextRequest(); }
@@ -117,23 +126,41 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void Transmit() {
     if (!connected_) return DoConnect();
     sent_at_ = LoadClock::now();
-    stream_.expires_after(run_->setup.request_timeout);
-    asio::async_write(stream_, asio::buffer(wire_),
+    beast::get_lowest_layer(*stream_).expires_after(run_->setup.request_timeout);
+    asio::async_write(*stream_, asio::buffer(wire_),
                       beast::bind_front_handler(&Worker::OnWrite, shared_from_this()));
   }
 
+  // A fresh stream each time: a TLS stream cannot be used again once closed.
   void DoConnect() {
-    stream_.expires_after(run_->setup.request_timeout);
-    stream_.async_connect(run_->setup.endpoints,
-                          [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                            self->OnConnect(ec);
-                          });
+    stream_.emplace(NewStream(run_->ioc, run_->setup.conn, static_cast<Stream*>(nullptr)));
+    beast::get_lowest_layer(*stream_).expires_after(run_->setup.request_timeout);
+    beast::get_lowest_layer(*stream_).async_connect(
+        run_->setup.conn.endpoints,
+        [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+          self->OnConnect(ec);
+        });
   }
 
   void OnConnect(beast::error_code ec) {
     if (ec) return TransportFailure("connect", ec);
     beast::error_code ignored;
-    stream_.socket().set_option(tcp::no_delay(true), ignored);
+    beast::get_lowest_layer(*stream_).socket().set_option(tcp::no_delay(true), ignored);
+    if constexpr (kTls) {
+      if (!PrepareTls(*stream_, run_->setup.conn)) {
+        return TransportFailure("tls", asio::error::invalid_argument);
+      }
+      stream_->async_handshake(asio::ssl::stream_base::client,
+                               [self = shared_from_this()](beast::error_code ec) {
+                                 if (ec) return self->TransportFailure("tls", ec);
+                                 self->OnReady();
+                               });
+    } else {
+      OnReady();
+    }
+  }
+
+  void OnReady() {
     connected_ = true;
     buffer_.clear();
     Transmit();
@@ -143,7 +170,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
     if (ec) return TransportFailure("transport", ec);
     parser_.emplace();
     parser_->body_limit(kMaxAnswerBytes);
-    http::async_read(stream_, buffer_, *parser_,
+    http::async_read(*stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Worker::OnRead, shared_from_this()));
   }
 
@@ -217,10 +244,13 @@ class Worker : public std::enable_shared_from_this<Worker> {
     Finish();
   }
 
+  // Without a TLS close_notify: the load generator drops the connection, as on a failure.
   void Close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    if (stream_) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(*stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(*stream_).close();
+    }
     connected_ = false;
     buffer_.clear();
   }
@@ -230,9 +260,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
     if (--run_->active == 0) run_->tick.cancel();
   }
 
+  using std::enable_shared_from_this<Worker<Stream>>::shared_from_this;
+
   RunState* run_;
-  beast::tcp_stream stream_;
-  asio::steady_timer timer_;  // rate slots, Retry-After, reconnect pauses
+  std::optional<Stream> stream_;  // made by DoConnect
+  asio::steady_timer timer_;      // rate slots, Retry-After, reconnect pauses
   beast::flat_buffer buffer_;
   // The request, serialized once into one buffer (Beast's serializer cost more than the
   // rest of the client's user time): head_ + Content-Length + body_.
@@ -257,7 +289,13 @@ LoadTotals RunWorkers(const LoadSetup& setup,
   auto elapsed = [&] { return std::chrono::duration<double>(LoadClock::now() - start).count(); };
 
   run.active = setup.workers;
-  for (int i = 0; i < setup.workers; ++i) std::make_shared<Worker>(&run)->Start();
+  for (int i = 0; i < setup.workers; ++i) {
+    if (setup.conn.tls) {
+      std::make_shared<Worker<TlsStream>>(&run)->Start();
+    } else {
+      std::make_shared<Worker<PlainStream>>(&run)->Start();
+    }
+  }
 
   std::function<void()> arm_tick = [&] {
     run.tick.expires_after(std::chrono::milliseconds(250));

@@ -1,10 +1,10 @@
 // The async half of the HTTP load: `workers` producers, each a loop of
-// POST /events -> read answer on its own keep-alive connection, all on one Asio event loop
+// POST /events -> read answer on its own keep-alive connection (plain or TLS, with a bearer
+// token when set), all on one Asio event loop
 // run by the calling thread (an async client, not a thread per worker, so the load generator
 // is not the bottleneck).
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/loadgen/http_conn.h"
 #include "tools/loadgen/http_histogram.h"
 
 namespace cistern::loadgen {
@@ -19,11 +20,10 @@ namespace cistern::loadgen {
 using LoadClock = std::chrono::steady_clock;
 
 struct LoadSetup {
-  std::vector<boost::asio::ip::tcp::endpoint> endpoints;  // the resolved target
-  std::string host_header;                                // Host: value
-  int workers = 1;                                        // REQUIRES >= 1
-  int devices = 1;                                        // REQUIRES >= 1
-  int batch = 1;                                          // REQUIRES >= 1
+  HttpConn conn;    // the target, TLS, tokens
+  int workers = 1;  // REQUIRES >= 1
+  int devices = 1;  // REQUIRES >= 1
+  int batch = 1;    // REQUIRES >= 1
   // POST /v1/logs with protobuf OTLP requests of `batch` log records (otlp_body.h) instead of
   // /events; the 200s carry no ids.
   bool otlp = false;

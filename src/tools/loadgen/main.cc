@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "common/duration.h"
+#include "common/secrets.h"
 #include "tools/loadgen/experiments.h"
 #include "tools/loadgen/http_load.h"
 #include "tools/loadgen/mqtt_load.h"
@@ -71,8 +72,9 @@ int RunExperiments(bool bench, bool contention, bool disjoint, const ExperimentO
 int main(int argc, char** argv) {
   CLI::App app{
       "cistern-loadgen: proves Cistern's promises under load.\n"
-      "HTTP load (default): --target URL; exits non-zero when any acknowledged write was "
-      "dropped.\nExperiments (in-process, no HTTP): --bench, --contention, --disjoint."};
+      "HTTP load (default): --target URL (http:// or https://, --token for a guarded "
+      "collector); exits non-zero when any acknowledged write was dropped.\nExperiments "
+      "(in-process, no HTTP): --bench, --contention, --disjoint."};
   app.get_formatter()->column_width(30);
   HttpLoadOptions http;
   ExperimentOptions exp;
@@ -96,6 +98,19 @@ int main(int argc, char** argv) {
   app.add_option("--rate", http.rate, "cap on total requests/s (0 = no cap)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  std::string token_file;
+  app.add_option("--token", http.token,
+                 "HTTP load: bearer token sent on the POSTs (Authorization: Bearer; the "
+                 "collector's --auth-token-file); --token-file keeps it out of ps");
+  app.add_option("--token-file", token_file, "HTTP load: read --token from this file")
+      ->excludes("--token");
+  app.add_option("--admin-token", http.admin_token,
+                 "HTTP load: bearer token for the GET /stats check (default: --token)");
+  app.add_option("--cacert", http.cacert,
+                 "https:// target: verify the collector's certificate against this PEM file "
+                 "(default: the system CAs)");
+  app.add_flag("--insecure", http.insecure,
+               "https:// target: do not verify the certificate (testing only)");
   app.add_option("--verify-db", http.verify_db,
                  "after the load, check in this SQLite file that every acknowledged id is stored");
   app.add_flag("--otlp", http.otlp,
@@ -128,6 +143,11 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const CLI::ParseError& e) {
     return UsageError(e.what());
+  }
+  if (!token_file.empty()) {
+    auto tokens = ReadTokenFile(token_file);
+    if (!tokens.ok()) return UsageError("--token-file: " + tokens.status().message());
+    http.token = tokens->front();
   }
   auto d = ParseDuration(duration);
   if (!d.ok()) return UsageError("--duration: " + d.status().message());

@@ -51,12 +51,12 @@ class MqttPayloadTest : public ::testing::Test {
 };
 
 TEST_F(MqttPayloadTest, AnEventObjectKeepsItsFieldsAndTakesTheKindFromTheTopic) {
-  ASSERT_TRUE(Parse(R"({"device_id":"d1","kind":"k","payload":{"v":1},"ts":5})").ok());
+  ASSERT_TRUE(Parse(R"({"device_id":"d1","kind":"k","payload":{"v":1},"ts":1748722000005})").ok());
   ASSERT_EQ(batch_.size(), 1u);
   EXPECT_EQ(batch_[0].device_id, "d1");
   EXPECT_EQ(batch_[0].kind, "k");
   EXPECT_EQ(batch_[0].payload_json, R"({"v":1})");
-  EXPECT_EQ(batch_[0].ts, 5);
+  EXPECT_EQ(batch_[0].ts, 1748722000005);
   ASSERT_TRUE(Parse(R"({"device_id":"d1","payload":2})").ok());
   EXPECT_EQ(batch_[0].kind, "temp");
 }
