@@ -74,12 +74,14 @@ TEST(Docs, RunnableExamplesRunAgainstALiveCollector) {
   context.timeout = std::chrono::seconds(60);
 
   auto start = std::chrono::steady_clock::now();
+  size_t readme_blocks = 0;
   for (const std::string& file : DocFiles()) {
     std::string text = ReadFile(std::string(CISTERN_SOURCE_DIR) + "/" + file);
     ASSERT_FALSE(text.empty()) << file;
     std::vector<std::string> errors;
     std::vector<DocBlock> blocks = ExtractRunnable(file, text, &errors);
     for (const std::string& e : errors) ADD_FAILURE() << e;
+    if (file == "README.md") readme_blocks = blocks.size();
     size_t failed = 0;
     auto file_start = std::chrono::steady_clock::now();
     for (const DocBlock& block : blocks) {
@@ -102,6 +104,8 @@ TEST(Docs, RunnableExamplesRunAgainstALiveCollector) {
                    std::chrono::steady_clock::now() - start)
                    .count()
             << " ms\n";
+  // A floor, so that losing the markers (an edit that drops `runnable`) cannot pass unnoticed.
+  EXPECT_GE(readme_blocks, 11u) << "README.md lost runnable examples";
   EXPECT_EQ(server.Stop(), 0) << server.Log();
 }
 
