@@ -75,11 +75,19 @@ std::string RenderStats(const StoreStats& s, const HttpCounters& c, const mqtt::
   w.Key("commit_conflicts");
   w.Int(s.commit_conflicts);
   WriteLatency(w, "commit_latency_ms", s.commit_latency);
+  w.Key("commit_phases_ms");  // where commit_latency_ms went (docs/storage.md)
+  w.BeginObject();
+  WriteLatency(w, "begin", s.commit_begin_latency);
+  WriteLatency(w, "store", s.commit_store_latency);
+  WriteLatency(w, "commit", s.commit_sync_latency);
+  w.EndObject();
   w.Key("checkpoints");
   w.Int(s.checkpoints);
   WriteLatency(w, "checkpoint_ms", s.checkpoint_latency);
   w.Key("checkpoints_deferred");
   w.Int(s.checkpoints_deferred);
+  w.Key("inline_checkpoint_max_frames");  // most frames one in-commit checkpoint faced
+  w.Int(s.inline_checkpoint_max_frames);
   w.Key("background_checkpoints");
   w.Int(s.background_checkpoints);
   WriteLatency(w, "background_checkpoint_ms", s.background_checkpoint_latency);

@@ -39,7 +39,11 @@ struct StoreCounters {
   std::atomic<int64_t> wal_frames{0};        // frames in the WAL after the last commit
   std::atomic<int64_t> checkpoints{0};       // PASSIVE checkpoints run by the writer
   LatencyHistogram commit_latency;           // BEGIN..COMMIT of each group
-  LatencyHistogram checkpoint_latency;       // each checkpoint (part of its COMMIT)
+  // Its phases (CommitTimer in write_shared.h): the write lock, the statements, COMMIT.
+  LatencyHistogram commit_begin_latency;
+  LatencyHistogram commit_store_latency;
+  LatencyHistogram commit_sync_latency;
+  LatencyHistogram checkpoint_latency;  // each checkpoint (part of its COMMIT)
   // Catch-up checkpoints handed to the Checkpointer thread (the WAL had grown past
   // WriteState::catchup_frames, e.g. behind a long reader), and their duration (not in any
   // COMMIT).

@@ -88,7 +88,7 @@ void DirectWriter::Transact(WriteItem item) {
   std::unique_lock<std::mutex> serial;
   if (mode_ == WriteMode::kSerialized) serial = std::unique_lock(serial_mu_);
   sqlite3* db = conn->db->handle();
-  auto t0 = std::chrono::steady_clock::now();
+  CommitTimer timer;
   for (int attempt = 0;; ++attempt) {
     // BEGIN IMMEDIATE takes SQLite's write lock: from here on this thread alone writes, so
     // it may take ids and change the shared state (txn_mu is then never contended).
@@ -103,11 +103,13 @@ void DirectWriter::Transact(WriteItem item) {
       break;
     }
     std::lock_guard txn(state_->buffer->txn_mu);
+    timer.Began();
     TxnEffects fx = TxnEffects::Begin(*state_->buffer);
     const char* step = "store";
     rc = RunItems(db, *conn->lifecycle, state_, items, UnixMillis(), &fx);
     if (rc == SQLITE_OK) {
       step = "commit";
+      timer.Stored();
       rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
     }
     if (rc != SQLITE_OK) {
@@ -115,10 +117,7 @@ void DirectWriter::Transact(WriteItem item) {
       failure = ClassifyFailure(rc, db, step, state_);
       break;
     }
-    RecordCommit(state_, *conn->lifecycle, fx,
-                 static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                           std::chrono::steady_clock::now() - t0)
-                                           .count()));
+    RecordCommit(state_, *conn->lifecycle, fx, timer);
     break;
   }
   CompleteItems(items, failure, state_);

@@ -240,6 +240,9 @@ StoreStats Store::Stats() const {
   s.queue_depth = writer_ ? static_cast<int64_t>(writer_->QueueDepth()) : 0;
   s.db_bytes = FileSize(options_.path) + FileSize(options_.path + "-wal");
   s.commit_latency = counters_.commit_latency.Take();
+  s.commit_begin_latency = counters_.commit_begin_latency.Take();
+  s.commit_store_latency = counters_.commit_store_latency.Take();
+  s.commit_sync_latency = counters_.commit_sync_latency.Take();
   s.checkpoint_latency = counters_.checkpoint_latency.Take();
   return s;
 }

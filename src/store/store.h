@@ -89,6 +89,8 @@ struct StoreStats {
   int64_t queue_depth = 0;
   int64_t db_bytes = 0;  // main file + WAL
   LatencyHistogram::Snapshot commit_latency;
+  // commit_latency's phases (CommitTimer): write lock, statements, COMMIT (sync + checkpoint).
+  LatencyHistogram::Snapshot commit_begin_latency, commit_store_latency, commit_sync_latency;
   LatencyHistogram::Snapshot checkpoint_latency;
 };
 

@@ -79,14 +79,26 @@ void CompleteItems(std::span<WriteItem> items, const Status& failure, WriteState
   }
 }
 
-void RecordCommit(WriteState* state, Lifecycle& lifecycle, const TxnEffects& fx, uint64_t micros) {
+void CommitTimer::Record(StoreCounters* c) const {
+  auto us = [](Clock::duration d) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+  };
+  auto done = Clock::now();
+  c->commit_latency.Record(us(done - t0_));
+  c->commit_begin_latency.Record(us(began_ - t0_));
+  c->commit_store_latency.Record(us(stored_ - began_));
+  c->commit_sync_latency.Record(us(done - stored_));
+}
+
+void RecordCommit(WriteState* state, Lifecycle& lifecycle, const TxnEffects& fx,
+                  const CommitTimer& timer) {
   StoreCounters* c = state->counters;
   fx.Apply(state->buffer, c);
   if (auto used = lifecycle.UsedBytes(); used.ok()) {
     state->buffer->used_bytes = *used;
     c->used_bytes.store(*used, std::memory_order_relaxed);
   }
-  c->commit_latency.Record(micros);
+  timer.Record(c);
   c->commits.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -71,9 +71,26 @@ int RunItems(sqlite3* db, Lifecycle& lifecycle, WriteState* state, std::span<Wri
 // admission of every append that was not stored.
 void CompleteItems(std::span<WriteItem> items, const Status& failure, WriteState* state);
 
+// Where one write transaction spent its time, for /stats' commit_phases_ms: `begin` (taking
+// SQLite's write lock, and txn_mu), `store` (the statements), `commit` (COMMIT: the WAL write,
+// its fsync, and the WAL hook's checkpoint). Not thread-safe; one per transaction.
+class CommitTimer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  CommitTimer() : t0_(Clock::now()), began_(t0_), stored_(t0_) {}
+  void Began() { began_ = Clock::now(); }
+  void Stored() { stored_ = Clock::now(); }
+  // Records the total and the three phases into `c` (call once, after COMMIT returned OK).
+  void Record(StoreCounters* c) const;
+
+ private:
+  Clock::time_point t0_, began_, stored_;
+};
+
 // After a successful COMMIT: applies the effects, refreshes used_bytes from the file, records
 // the commit and its latency. REQUIRES: buffer->txn_mu held.
-void RecordCommit(WriteState* state, Lifecycle& lifecycle, const TxnEffects& fx, uint64_t micros);
+void RecordCommit(WriteState* state, Lifecycle& lifecycle, const TxnEffects& fx,
+                  const CommitTimer& timer);
 
 // Installs the WAL hook that records WAL size and runs a small PASSIVE checkpoint once the
 // WAL reaches state->checkpoint_frames (see docs/storage.md for why in-commit); past

@@ -89,28 +89,28 @@ Status Writer::CommitGroup(std::vector<WriteItem>& group) {
     state_->counters->commit_failures.fetch_add(1);
     return sticky;
   }
+  CommitTimer timer;
   auto t0 = std::chrono::steady_clock::now();
   sqlite3* db = db_->handle();
   std::lock_guard txn(state_->buffer->txn_mu);
   TxnEffects fx = TxnEffects::Begin(*state_->buffer);
   const char* step = "begin";
   int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  timer.Began();
   if (rc == SQLITE_OK) {
     step = "store";
     rc = RunItems(db, *lifecycle_, state_, group, UnixMillis(), &fx);
   }
   if (rc == SQLITE_OK) {
     step = "commit";
+    timer.Stored();
     rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   }
   if (rc != SQLITE_OK) {
     if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return ClassifyFailure(rc, db, step, state_);
   }
-  RecordCommit(state_, *lifecycle_, fx,
-               static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                         std::chrono::steady_clock::now() - t0)
-                                         .count()));
+  RecordCommit(state_, *lifecycle_, fx, timer);
   if (fx.evicted > 0 && t0 - last_drop_log_ >= std::chrono::seconds(10)) {
     last_drop_log_ = t0;
     spdlog::warn(
