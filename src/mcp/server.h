@@ -20,7 +20,8 @@ namespace cistern::mcp {
 // The MCP protocol revisions this server speaks, newest first.
 inline constexpr std::string_view kProtocolVersions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
 inline constexpr std::string_view kServerName = "cistern-mcp";
-inline constexpr std::string_view kServerVersion = "0.1.0";
+// The project's version, as `cistern-mcp --version` prints it.
+inline constexpr std::string_view kServerVersion = CISTERN_VERSION;
 
 class McpServer {
  public:

@@ -129,6 +129,8 @@ TEST_F(ServerTest, InitializeNegotiatesTheProtocolVersion) {
                   asked + R"(","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
     EXPECT_EQ(simdjson::minify(r["result"]["capabilities"]), R"({"tools":{}})");
     EXPECT_EQ(r["result"]["serverInfo"]["name"].get_string().value(), "cistern-mcp");
+    // The project's version, as --version says (it was a stale "0.1.0").
+    EXPECT_EQ(r["result"]["serverInfo"]["version"].get_string().value(), CISTERN_VERSION);
     return std::string(r["result"]["protocolVersion"].get_string().value());
   };
   EXPECT_EQ(version("2024-11-05"), "2024-11-05");
