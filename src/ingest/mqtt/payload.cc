@@ -15,7 +15,7 @@ Status ParsePayload(const MqttContext& ctx, const std::string& topic, const Byte
   thread_local simdjson::dom::parser parser;
   bool not_json = false;
   Status s = ParseMqttPayload(simdjson::padded_string_view(body.data(), size, body.capacity()),
-                              ctx.topics().Match(topic), ctx.options().parse, UnixMillis(), parser,
+                              ctx.topics().Match(topic), ctx.live()->parse, UnixMillis(), parser,
                               out, &not_json);
   if (!s.ok()) {
     body.resize(size);

@@ -11,7 +11,7 @@
 namespace cistern::mqtt {
 
 // The events of a PUBLISH or Will payload on `topic` (the listener's topic map fills
-// device_id and kind), parsed with the listener's limits. When the payload
+// device_id and kind), parsed with the limits in effect (MqttContext::live). When the payload
 // is not events, returns the reason and leaves the payload as received in *raw, for a dead
 // letter.
 Status ParsePayload(const MqttContext& ctx, const std::string& topic, const Bytes& payload,

@@ -239,7 +239,7 @@ void MqttSession<Stream>::OnConnect(Connect&& c) {
   if (c.properties.maximum_packet_size)
     enc_.maximum_packet_size = *c.properties.maximum_packet_size;
   // The token, before anything after the CONNECT is decoded.
-  if (!TokenMatches(c.password, ctx_->options().tokens)) {
+  if (!TokenMatches(c.password, ctx_->live()->tokens)) {
     counters_.refused_auth.fetch_add(1, std::memory_order_relaxed);
     ConnAck ack;
     ack.reason = ReasonCode::kNotAuthorized;  // 3.1.1: return code 5

@@ -7,7 +7,7 @@
 //   back) -> CONNACK -> PUBLISH / PUBREL / PINGREQ ... -> DISCONNECT or the connection is lost.
 //
 // This file is the per-connection state machine: reading and decoding, CONNECT and the
-// token check,
+// token check (against the tokens in effect when the CONNECT arrives, MqttContext::live),
 // the store calls and their answers posted back to the strand, writing, keep-alive, Will,
 // take-over and closing. What each PUBLISH/PUBREL needs and what each store answer means is
 // InflightPublishes' (inflight.h), and turning payloads into events payload.h's.
