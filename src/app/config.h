@@ -39,6 +39,8 @@ struct SinkConfig {
   bool otlp_gzip = false;
   std::vector<std::string> otlp_headers;  // "Name: value" lines
   std::chrono::milliseconds otlp_timeout{10'000};
+
+  bool operator==(const SinkConfig&) const = default;
 };
 
 struct Config {

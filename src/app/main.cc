@@ -77,7 +77,6 @@ int main(int argc, char** argv) {
   }
 
   Router router(*store, config.router, uploader.get());
-  Reloader reloader(config, router, **store, uploader.get());
   Server server(config.server, router);
   auto endpoint = server.Listen();
   if (!endpoint.ok()) {
@@ -128,6 +127,7 @@ int main(int argc, char** argv) {
     }
     router.set_mqtt(mqtt_listener->counters());
   }
+  Reloader reloader(config, router, **store, uploader.get(), mqtt_listener.get());
 
   // systemd (Type=notify): READY below, then STATUS lines and watchdog pings from a timer on
   // one strand with the signal handler (which cancels it), until shutdown begins.

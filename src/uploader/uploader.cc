@@ -18,7 +18,10 @@ using Clock = std::chrono::steady_clock;
 
 Uploader::Uploader(std::shared_ptr<Store> store, std::unique_ptr<Sink> sink,
                    UploaderOptions options)
-    : store_(std::move(store)), sink_(std::move(sink)), options_(options) {}
+    : store_(std::move(store)),
+      sink_(std::move(sink)),
+      sink_name_(sink_->name()),
+      options_(options) {}
 
 Uploader::~Uploader() { Stop(std::chrono::milliseconds(0)); }
 
@@ -61,6 +64,43 @@ UploaderOptions Uploader::options() const {
   return options_;
 }
 
+void Uploader::SetSink(std::unique_ptr<Sink> sink) {
+  {
+    std::lock_guard lock(mu_);
+    next_sink_ = std::move(sink);  // ends a wait in progress (Sleep)
+  }
+  cv_.notify_all();
+}
+
+std::string Uploader::sink_name() const {
+  std::lock_guard lock(mu_);
+  return sink_name_;
+}
+
+bool Uploader::TakeNewSink() {
+  std::unique_ptr<Sink> next;
+  {
+    std::lock_guard lock(mu_);
+    if (!next_sink_) return false;
+    next = std::move(next_sink_);
+  }
+  const std::string old_name = sink_->name();
+  // The old sink goes first (its connections close), so that a new sink to the same upstream
+  // (e.g. an MQTT broker, same client id) never meets the old session there.
+  sink_.reset();
+  sink_ = std::move(next);
+  {
+    std::lock_guard lock(mu_);
+    sink_name_ = sink_->name();
+  }
+  consecutive_failures_ = 0;
+  backoff_ms_ = 0;
+  retry_after_ = std::chrono::milliseconds(0);
+  spdlog::info("uploader: sink now {} (was {}); shipping resumes after id {}", sink_->name(),
+               old_name, store_->Stats().upload_cursor);
+  return true;
+}
+
 bool Uploader::Draining() const {
   std::lock_guard lock(mu_);
   return stop_;
@@ -73,9 +113,11 @@ void Uploader::Sleep(std::chrono::milliseconds d) {
   const int64_t generation = options_generation_;
   if (stop_) until = std::min(until, drain_deadline_);
   // A stop request ends an interval wait at once (the drain starts); while draining, waits
-  // never pass the drain deadline. New options (a reload) end it too.
-  cv_.wait_until(lock, until,
-                 [&] { return stop_ != was_stopping || options_generation_ != generation; });
+  // never pass the drain deadline. New options or a new sink (a reload) end it too; a sink
+  // passed before the wait began as well.
+  cv_.wait_until(lock, until, [&] {
+    return stop_ != was_stopping || options_generation_ != generation || next_sink_ != nullptr;
+  });
 }
 
 void Uploader::NoteError(std::string error) {
@@ -106,6 +148,7 @@ void Uploader::Run() {
                    now.interval.count(), now.max_backoff.count());
       opts = now;
     }
+    if (TakeNewSink()) backoff->Reset();
     batch_limit_ = opts.batch;
     const bool draining = Draining();
     if (draining) {
@@ -218,7 +261,7 @@ void Uploader::WriteStats(JsonWriter& w) const {
   w.Key("configured");
   w.Bool(true);
   w.Key("sink");
-  w.String(sink_->name());
+  w.String(sink_name());
   w.Key("healthy");
   w.Bool(Healthy());
   w.Key("runs");
@@ -253,7 +296,7 @@ void Uploader::WriteStats(JsonWriter& w) const {
 }
 
 void Uploader::WriteMetrics(PrometheusWriter& w) const {
-  const std::string sink = sink_->name();
+  const std::string sink = sink_name();
   w.Family("cistern_uploader_healthy", "gauge",
            "1 while the uploader ships, 0 while its sink is failing");
   w.Sample("cistern_uploader_healthy", int64_t{Healthy() ? 1 : 0}, {{"sink", sink}});

@@ -13,9 +13,17 @@
 // Cycles run every `interval`, and back-to-back while full batches are waiting. Retention is
 // the store's (Store owns the lifecycle).
 //
-// Thread-safety: Start/Stop from the owning thread; SetOptions and the ComponentStatus methods
-// from any. SetOptions (a config reload) takes effect at the next cycle: a batch in flight
-// finishes with the options it started with, and a wait in progress ends early.
+// A reload may replace the sink (SetSink, docs/configuration.md "Reload"): the batch in flight
+// finishes on the old sink (shipped and marked, or failed and left unmarked), the old sink is
+// destroyed on the uploader thread (its connections close), and the next cycle reads from the
+// store's upload cursor and ships through the new one: nothing is skipped, and a batch the old
+// sink failed goes again through the new one (at-least-once). A batch the old sink acknowledged
+// but the store has not recorded yet is not shipped again: only its marking is retried.
+//
+// Thread-safety: Start/Stop from the owning thread; SetOptions, SetSink and the ComponentStatus
+// methods from any. SetOptions and SetSink (a config reload) take effect at the next cycle: a
+// batch in flight finishes with the options and sink it started with, and a wait in progress
+// (interval or backoff) ends early.
 #pragma once
 
 #include <atomic>
@@ -54,6 +62,12 @@ class Uploader : public ComponentStatus {
   // Replaces interval, batch and backoff for the following cycles.
   void SetOptions(const UploaderOptions& options);
   UploaderOptions options() const;
+  // Replaces the sink from the next cycle (see above); the backoff and the failure streak
+  // start afresh with it. REQUIRES: sink != nullptr.
+  void SetSink(std::unique_ptr<Sink> sink);
+  // The name of the sink in effect ("webhook"); a sink passed to SetSink counts from the
+  // cycle that first uses it.
+  std::string sink_name() const;
 
   bool Healthy() const override;
   // Age of the oldest un-uploaded event (by its ts) as of the last backlog read (at most one
@@ -77,12 +91,16 @@ class Uploader : public ComponentStatus {
   // Records the shipped batch with the store; false (and the error noted) when it could not.
   bool Mark();
   void NoteError(std::string error);
+  // Uploader thread: switches to a sink passed to SetSink, if any. True when it did.
+  bool TakeNewSink();
   // Waits up to `d` (less when stopping).
   void Sleep(std::chrono::milliseconds d);
   bool Draining() const;
 
   const std::shared_ptr<Store> store_;
-  const std::unique_ptr<Sink> sink_;
+  std::unique_ptr<Sink> sink_;                // uploader thread only once started
+  std::unique_ptr<Sink> next_sink_;           // guarded by mu_; from SetSink
+  std::string sink_name_;                     // guarded by mu_; sink_->name()
   UploaderOptions options_;                   // guarded by mu_
   int64_t options_generation_ = 0;            // guarded by mu_; bumped by SetOptions
   size_t batch_limit_ = 0;                    // uploader thread only: options_.batch this cycle

@@ -2,104 +2,14 @@
 // effect while a loader keeps posting (no failed request, every acknowledged event stored); a
 // setting that needs a restart is reported and keeps its value; a broken file keeps the
 // running config, logs one line and is counted in /metrics.
-#include <signal.h>
-
-#include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <set>
-#include <thread>
 
+#include "integration/reload_fixture.h"
 #include "support/prometheus_parser.h"
-#include "support/server_fixture.h"
 
 namespace cistern::testing {
 namespace {
-
-std::string Events(int n) {
-  std::string body = "[";
-  for (int i = 0; i < n; ++i) {
-    if (i) body += ',';
-    body += R"({"device_id":"d","kind":"k","payload":{"i":)" + std::to_string(i) + "}}";
-  }
-  return body + "]";
-}
-
-size_t Count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-// Posts batches with one token until stopped; every answer must be 200, or 503 with
-// Retry-After (the buffer bound); collects the acknowledged ids.
-class Loader {
- public:
-  Loader(uint16_t port, std::string token) : token_(std::move(token)) {
-    thread_ = std::thread([this, port] {
-      HttpClient client("127.0.0.1", port);
-      while (!stop_) {
-        auto r = client.Post("/events", Events(5), {{"Authorization", "Bearer " + token_}});
-        requests_++;
-        if (r.status == 200) {
-          for (int64_t id : ParseIds(r.body)) ids_.push_back(id);
-        } else if (r.status == 503 && !r.Header("retry-after").empty()) {
-          refused_++;
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        } else {
-          failures_.push_back(std::to_string(r.status) + " " + r.error + " " + r.body);
-        }
-      }
-    });
-  }
-  ~Loader() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int64_t requests() const { return requests_; }
-  int64_t refused() const { return refused_; }
-  const std::vector<int64_t>& ids() const { return ids_; }
-  const std::vector<std::string>& failures() const { return failures_; }
-
- private:
-  std::string token_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> requests_{0}, refused_{0};
-  std::vector<int64_t> ids_;           // loader thread until Stop
-  std::vector<std::string> failures_;  // loader thread until Stop
-  std::thread thread_;
-};
-
-class ReloadTest : public ServerTest {
- protected:
-  std::string Write(const std::string& name, const std::string& content) {
-    std::string path = dir_.File(name);
-    std::ofstream(path, std::ios::trunc) << content;
-    return path;
-  }
-  std::string StatsBody() {
-    auto r = client_->Get("/stats");
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.body;
-  }
-  // SIGHUP, then waits until /stats counts one more reload (good or failed).
-  void Reload() {
-    std::string before = StatsBody();
-    const int64_t done =
-        JsonInt(before, "/config/reloads") + JsonInt(before, "/config/reload_failures");
-    server_->Signal(SIGHUP);
-    for (int i = 0; i < 500; ++i) {
-      std::string s = StatsBody();
-      if (JsonInt(s, "/config/reloads") + JsonInt(s, "/config/reload_failures") > done) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ADD_FAILURE() << "the reload was not counted in /stats\n" << server_->Log();
-  }
-  int Post(const std::string& body, const std::string& token) {
-    return client_->Post("/events", body, {{"Authorization", "Bearer " + token}}).status;
-  }
-};
 
 TEST_F(ReloadTest, LiveSettingsTakeEffectUnderLoadWithNoFailedRequest) {
   std::string tokens = Write("tokens", "old-token\nshared-token\n");

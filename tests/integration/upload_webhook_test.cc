@@ -1,8 +1,6 @@
 // The uploader end to end: the real collector, real producers over HTTP, a real local webhook
 // receiver. Every acknowledged event must arrive upstream at least once, in id order,
 // through failures and outages.
-#include <simdjson.h>
-
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -65,18 +63,7 @@ class UploadWebhookTest : public ServerTest {
   }
 
   // Every id the receiver got, in arrival order (duplicates included).
-  std::vector<int64_t> ReceivedIds() {
-    std::vector<int64_t> ids;
-    simdjson::dom::parser parser;
-    for (const auto& req : receiver_.Requests()) {
-      if (req.status != 200) continue;  // refused by the test: not delivered
-      simdjson::padded_string body(req.body);
-      simdjson::dom::array events;
-      EXPECT_FALSE(parser.parse(body).get(events)) << req.body.substr(0, 200);
-      for (auto e : events) ids.push_back(int64_t(e["id"]));
-    }
-    return ids;
-  }
+  std::vector<int64_t> ReceivedIds() { return AcceptedEventIds(receiver_); }
 
   bool WaitForBacklog(int64_t n, std::chrono::seconds timeout = std::chrono::seconds(20)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;

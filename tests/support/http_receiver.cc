@@ -1,5 +1,8 @@
 #include "support/http_receiver.h"
 
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -303,6 +306,22 @@ uint64_t HttpReceiver::Connections() const {
 void HttpReceiver::Clear() {
   std::lock_guard lock(impl_->mu);
   impl_->requests.clear();
+}
+
+std::vector<int64_t> AcceptedEventIds(const HttpReceiver& receiver) {
+  std::vector<int64_t> ids;
+  simdjson::dom::parser parser;
+  for (const auto& req : receiver.Requests()) {
+    if (req.status != 200) continue;  // refused by the test: not delivered
+    simdjson::padded_string body(req.body);
+    simdjson::dom::array events;
+    if (parser.parse(body).get(events)) {
+      ADD_FAILURE() << "not a JSON array: " << req.body.substr(0, 200);
+      continue;
+    }
+    for (auto e : events) ids.push_back(int64_t(e["id"]));
+  }
+  return ids;
 }
 
 }  // namespace cistern::testing

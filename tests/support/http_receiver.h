@@ -117,4 +117,9 @@ class HttpReceiver {
   std::unique_ptr<Impl> impl_;
 };
 
+// The "id" of every event in the JSON-array bodies (the webhook sink's BatchJson) of the
+// requests `receiver` answered 200, in arrival order, re-ships included. A body that is not
+// such an array fails the calling test (gtest ADD_FAILURE) and is skipped.
+std::vector<int64_t> AcceptedEventIds(const HttpReceiver& receiver);
+
 }  // namespace cistern::testing

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -34,6 +36,46 @@ class RecordingSink : public Sink {
   int calls = 0;
   std::vector<int64_t> ids;
   std::set<std::string> node_ids;
+};
+
+// What a sink the uploader owns (and destroys at a switch) leaves for the test to read.
+struct SinkRecord {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false;     // Send waits while true
+  bool holding = false;  // a Send is waiting
+  bool fail = false;
+  int calls = 0;
+  std::vector<int64_t> ids;
+  bool destroyed = false;
+};
+
+// Like RecordingSink, through a SinkRecord that outlives it; Send can be held (a batch in
+// flight) and released by the test.
+class SharedRecordSink : public Sink {
+ public:
+  SharedRecordSink(std::string name, std::shared_ptr<SinkRecord> r)
+      : name_(std::move(name)), r_(std::move(r)) {}
+  ~SharedRecordSink() override {
+    std::lock_guard lock(r_->mu);
+    r_->destroyed = true;
+  }
+  std::string name() const override { return name_; }
+  SendResult Send(const UploadBatch& batch) override {
+    std::unique_lock lock(r_->mu);
+    ++r_->calls;
+    r_->holding = r_->hold;
+    r_->cv.notify_all();
+    r_->cv.wait(lock, [&] { return !r_->hold; });
+    r_->holding = false;
+    if (r_->fail) return SendResult::Retry("upstream down (test)");
+    for (int64_t id : batch.ids) r_->ids.push_back(id);
+    return SendResult::Ok();
+  }
+
+ private:
+  const std::string name_;
+  const std::shared_ptr<SinkRecord> r_;
 };
 
 class UploaderTest : public ::testing::Test {
@@ -227,6 +269,63 @@ TEST_F(UploaderTest, MaxDbBytesRefusesWritesUntilUploadedEventsAreDeleted) {
   }
   EXPECT_TRUE(resumed);
   up.Stop(std::chrono::milliseconds(0));
+}
+
+// A reload's sink switch (docs/configuration.md "Reload"): the batch in flight finishes on the
+// old sink and is recorded, the old sink is destroyed, and the new one continues from the
+// cursor: every id exactly once across the two.
+TEST_F(UploaderTest, SetSinkFinishesTheBatchInFlightThenResumesFromTheCursor) {
+  ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(250)).status.ok());
+  auto a = std::make_shared<SinkRecord>(), b = std::make_shared<SinkRecord>();
+  a->hold = true;
+  Uploader up(store_, std::make_unique<SharedRecordSink>("a", a), Fast());
+  ASSERT_TRUE(up.Start().ok());
+  {
+    std::unique_lock lock(a->mu);
+    ASSERT_TRUE(a->cv.wait_for(lock, std::chrono::seconds(10), [&] { return a->holding; }));
+  }
+  up.SetSink(std::make_unique<SharedRecordSink>("b", b));
+  EXPECT_EQ(up.sink_name(), "a") << "the old sink is in effect until its batch is done";
+  {
+    std::lock_guard lock(a->mu);
+    a->hold = false;
+  }
+  a->cv.notify_all();
+  ASSERT_TRUE(Eventually([&] { return store_->Stats().backlog == 0; }));
+  up.Stop(std::chrono::milliseconds(0));
+  EXPECT_EQ(up.sink_name(), "b");
+  std::vector<int64_t> first(100), rest(150);
+  std::iota(first.begin(), first.end(), 1);
+  std::iota(rest.begin(), rest.end(), 101);
+  std::lock_guard la(a->mu), lb(b->mu);
+  EXPECT_EQ(a->ids, first) << "the batch in flight finished on the old sink";
+  EXPECT_EQ(b->ids, rest);
+  EXPECT_TRUE(a->destroyed);
+  EXPECT_EQ(QueryInt(db(), "SELECT value FROM meta WHERE key = 'upload_cursor'"), 250);
+}
+
+// A failing old sink is left at once: the backoff wait ends, the batch it failed goes to the
+// new sink, and the new sink starts healthy with a fresh backoff.
+TEST_F(UploaderTest, SetSinkLeavesAFailingSinkWithoutWaitingForItsBackoff) {
+  ASSERT_TRUE(AppendAndWait(*store_, MakeBatch(30)).status.ok());
+  auto a = std::make_shared<SinkRecord>(), b = std::make_shared<SinkRecord>();
+  a->fail = true;
+  UploaderOptions o = Fast();
+  o.initial_backoff = std::chrono::seconds(20);  // the first wait is 10-20 s
+  o.max_backoff = std::chrono::seconds(60);
+  Uploader up(store_, std::make_unique<SharedRecordSink>("a", a), o);
+  ASSERT_TRUE(up.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return !up.Healthy(); }));
+  const auto switched = std::chrono::steady_clock::now();
+  up.SetSink(std::make_unique<SharedRecordSink>("b", b));
+  ASSERT_TRUE(Eventually([&] { return store_->Stats().backlog == 0; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - switched, std::chrono::seconds(5));
+  EXPECT_TRUE(up.Healthy());
+  up.Stop(std::chrono::milliseconds(0));
+  std::lock_guard la(a->mu), lb(b->mu);
+  EXPECT_EQ(a->calls, 1);
+  EXPECT_TRUE(a->ids.empty());
+  EXPECT_EQ(b->ids.size(), 30u);
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 // with a connected client's id takes its session over, MQTT-3.1.4-3).
 // Held by shared_ptr by the listener and every session, so a session that outlives the
 // listener (its last store callback) still finds it. Thread-safe.
+// A config reload replaces the LiveOptions (SetLive, docs/configuration.md "Reload"): a
+// CONNECT is checked against the tokens in effect when it arrives, a PUBLISH parsed with the
+// limits in effect when it arrives; a connection already accepted stays accepted.
 #pragma once
 
 #include <atomic>
@@ -35,13 +38,20 @@ struct ListenerOptions {
   bool tls = false;
   std::string tls_cert, tls_key;
   std::string topic_template = "devices/<device_id>/<kind>";
-  std::vector<std::string> tokens;         // CONNECT password must be one (empty = open)
+  std::vector<std::string> tokens;         // at start: CONNECT password must be one (LiveOptions)
   uint32_t maximum_packet_size = 1 << 20;  // --max-body-bytes
-  ParseLimits parse;
+  ParseLimits parse;                       // at start (LiveOptions)
   std::chrono::milliseconds connect_timeout{30'000};  // accept -> CONNECT received
   std::chrono::milliseconds write_timeout{30'000};
   uint16_t receive_maximum = 256;  // in-flight PUBLISHes per connection (5.0: advertised)
   size_t max_connections = 1024;   // shared with HTTP (one SessionTracker)
+};
+
+// What a config reload may change while the listener runs: the ingest tokens (a CONNECT
+// password must be one; empty = open) and the payload parse limits.
+struct LiveOptions {
+  std::vector<std::string> tokens;
+  ParseLimits parse;
 };
 
 // /stats and /metrics figures. Atomics: any thread.
@@ -68,7 +78,13 @@ class MqttContext {
               SessionTracker& tracker);
 
   Store& store() { return *store_; }
+  // The start-up options; tokens and parse limits: see live().
   const ListenerOptions& options() const { return options_; }
+  // The tokens and parse limits in effect (one snapshot: read it once per packet).
+  std::shared_ptr<const LiveOptions> live() const { return live_.load(); }
+  void SetLive(LiveOptions live) {
+    live_.store(std::make_shared<const LiveOptions>(std::move(live)));
+  }
   const TopicMap& topics() const { return topics_; }
   const DecoderOptions& decoder() const { return decoder_; }
   MqttCounters& counters() { return counters_; }
@@ -89,6 +105,7 @@ class MqttContext {
   const ListenerOptions options_;
   const TopicMap topics_;
   DecoderOptions decoder_;
+  std::atomic<std::shared_ptr<const LiveOptions>> live_;
   MqttCounters counters_;
   SessionTracker& tracker_;
   std::mutex mu_;

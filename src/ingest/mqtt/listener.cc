@@ -18,6 +18,7 @@ MqttContext::MqttContext(std::shared_ptr<Store> store, ListenerOptions options, 
     : store_(std::move(store)),
       options_(std::move(options)),
       topics_(std::move(topics)),
+      live_(std::make_shared<const LiveOptions>(LiveOptions{options_.tokens, options_.parse})),
       tracker_(tracker) {
   decoder_.maximum_packet_size = options_.maximum_packet_size;
   decoder_.topic_alias_maximum = 0;
@@ -129,6 +130,10 @@ void MqttListener::DoAccept(Acceptor& a) {
     }
     DoAccept(a);
   });
+}
+
+void MqttListener::SetLive(LiveOptions live) {
+  if (ctx_) ctx_->SetLive(std::move(live));
 }
 
 void MqttListener::Stop() {

@@ -4,7 +4,8 @@
 // --max-connections counts HTTP and MQTT connections together, the server's sweep enforces
 // the MQTT deadlines, and Server::Stop shuts MQTT connections down with the HTTP ones.
 // Thread-safety: Listen before the io threads run; Stop from any thread (before Server::Stop,
-// so that no connection is accepted once the server's shutdown began).
+// so that no connection is accepted once the server's shutdown began); SetLive from any
+// thread.
 #pragma once
 
 #include <atomic>
@@ -29,6 +30,10 @@ class MqttListener {
   // The bound endpoints (port 0 in the options picks a free port).
   boost::asio::ip::tcp::endpoint plain_endpoint() const { return plain_endpoint_; }
   boost::asio::ip::tcp::endpoint tls_endpoint() const { return tls_endpoint_; }
+  // A config reload (docs/configuration.md "Reload"): CONNECTs from now on are checked against
+  // live.tokens and PUBLISHes parsed with live.parse; open connections stay. No-op before
+  // Listen.
+  void SetLive(LiveOptions live);
   // Closes the acceptors. Idempotent.
   void Stop();
 

@@ -9,8 +9,8 @@
 #include <chrono>
 #include <random>
 
-#include "common/clock.h"
 #include "common/secrets.h"
+#include "ingest/mqtt/payload.h"
 #include "ingest/session_tracker.h"
 
 namespace cistern::mqtt {
@@ -46,6 +46,7 @@ MqttSession<Stream>::MqttSession(Stream&& stream, std::shared_ptr<MqttContext> c
     : stream_(std::move(stream)),
       ctx_(std::move(ctx)),
       counters_(ctx_->counters()),
+      inflight_(*ctx_),
       retry_timer_(stream_.get_executor()) {
   counters_.connections.fetch_add(1, std::memory_order_relaxed);
 }
@@ -127,7 +128,7 @@ void MqttSession<Stream>::TakeOver() {
 template <class Stream>
 bool MqttSession<Stream>::Paused() const {
   return closed_ || close_after_write_ || shutting_down_ || opening_ || backing_off_ ||
-         acks_.size() >= ctx_->options().receive_maximum || out_.size() > kMaxUnsentBytes;
+         inflight_.size() >= ctx_->options().receive_maximum || out_.size() > kMaxUnsentBytes;
 }
 
 template <class Stream>
@@ -238,7 +239,7 @@ void MqttSession<Stream>::OnConnect(Connect&& c) {
   if (c.properties.maximum_packet_size)
     enc_.maximum_packet_size = *c.properties.maximum_packet_size;
   // The token, before anything after the CONNECT is decoded.
-  if (!TokenMatches(c.password, ctx_->options().tokens)) {
+  if (!TokenMatches(c.password, ctx_->live()->tokens)) {
     counters_.refused_auth.fetch_add(1, std::memory_order_relaxed);
     ConnAck ack;
     ack.reason = ReasonCode::kNotAuthorized;  // 3.1.1: return code 5
@@ -282,7 +283,7 @@ void MqttSession<Stream>::OnSessionOpened(const OpResult& r) {
     Send(ack);
     return CloseAfterWrite();
   }
-  for (int64_t id : r.values) qos2_.insert(static_cast<uint16_t>(id));
+  inflight_.RestoreQos2(r.values);
   ack.session_present = !clean_ && r.count == 1;
   if (enc_.version == ProtocolVersion::kV5) {
     ack.properties = AdvertisedProperties(ctx_->decoder());
@@ -301,62 +302,17 @@ void MqttSession<Stream>::OnSessionOpened(const OpResult& r) {
 
 template <class Stream>
 void MqttSession<Stream>::OnPublish(Publish&& p) {
-  counters_.messages.fetch_add(1, std::memory_order_relaxed);
-  std::optional<PacketType> answer;
-  if (p.qos == 1) answer = PacketType::kPubAck;
-  if (p.qos == 2) answer = PacketType::kPubRec;
-  const uint64_t ticket = acks_.Push(answer, p.packet_id);
-  if (p.qos == 2 && qos2_.count(p.packet_id)) {
-    // Sent again before PUBREL: stored already (or being stored; its PUBREC goes after).
-    counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
-    acks_.Complete(ticket, ReasonCode::kSuccess);
-    return Flush();
+  if (auto ticket = inflight_.OnPublish(std::move(p), enc_.version, client_id_)) {
+    return Submit(*ticket);
   }
-  const bool v5 = enc_.version == ProtocolVersion::kV5;
-  if (ReasonCode rc = CheckPayloadFormat(p); rc != ReasonCode::kSuccess && v5 && p.qos > 0) {
-    counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-    acks_.Complete(ticket, rc);
-    return Flush();
-  }
-  Pending pending;
-  std::string body(p.payload.begin(), p.payload.end());
-  const size_t size = body.size();
-  body.reserve(size + simdjson::SIMDJSON_PADDING);
-  thread_local simdjson::dom::parser parser;
-  bool not_json = false;
-  Status s = ParseMqttPayload(simdjson::padded_string_view(body.data(), size, body.capacity()),
-                              ctx_->topics().Match(p.topic), ctx_->options().parse, UnixMillis(),
-                              parser, &pending.batch, &not_json);
-  if (!s.ok()) {
-    if (v5 && p.qos > 0) {
-      // 5.0 can say no: PUBACK/PUBREC 0x99 Payload format invalid, with the reason.
-      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-      acks_.Complete(ticket, ReasonCode::kPayloadFormatInvalid, s.message());
-      return Flush();
-    }
-    // 3.1.1 has no negative ack: keep the message as a dead letter, then acknowledge it.
-    counters_.dead_letters.fetch_add(1, std::memory_order_relaxed);
-    body.resize(size);
-    pending.extras.dead_letters.push_back(
-        DeadLetter{"mqtt", s.message(), client_id_ + " " + p.topic, std::move(body)});
-  }
-  if (p.qos == 2) {
-    pending.extras.qos2_client = client_id_;
-    pending.extras.qos2_packet_id = p.packet_id;
-    qos2_.insert(p.packet_id);
-  }
-  pending_.emplace(ticket, std::move(pending));
-  Submit(ticket);
+  Flush();
 }
 
 template <class Stream>
 void MqttSession<Stream>::Submit(uint64_t ticket) {
-  Pending& p = pending_.at(ticket);
-  p.failed = false;
   auto ex = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
   // A copy goes to the store: the original stays for a retry after a refusal.
-  EventBatch batch = p.batch;
-  AppendExtras extras = p.extras;
+  auto [batch, extras] = inflight_.Append(ticket);
   auto done = [self = this->shared_from_this(), ex, ticket](const AppendResult& r) {
     asio::post(ex, [self, ticket, r] { self->OnAppended(ticket, r); });
   };
@@ -366,29 +322,17 @@ void MqttSession<Stream>::Submit(uint64_t ticket) {
 
 template <class Stream>
 void MqttSession<Stream>::OnAppended(uint64_t ticket, const AppendResult& r) {
-  auto it = pending_.find(ticket);
-  if (it == pending_.end()) return;
-  if (r.status.ok()) {
-    if (r.duplicate) counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
-    counters_.events.fetch_add(static_cast<int64_t>(r.count), std::memory_order_relaxed);
-    pending_.erase(it);
-    acks_.Complete(ticket, ReasonCode::kSuccess);
-    Flush();
-    return;
+  switch (inflight_.OnAppended(ticket, r, enc_.version)) {
+    case InflightPublishes::Appended::kUnknown:
+      return;
+    case InflightPublishes::Appended::kAnswered:
+      return Flush();
+    case InflightPublishes::Appended::kClose:
+      return DoClose(false);
+    case InflightPublishes::Appended::kRefused:
+      break;
   }
-  if (r.status.code() == Status::Code::kTooLarge) {
-    // Larger than the whole buffer: no retry can succeed. 5.0 can say so; 3.1.1 cannot, so
-    // its connection closes without the ack (docs/mqtt.md, limits).
-    pending_.erase(it);
-    if (enc_.version != ProtocolVersion::kV5) return DoClose(false);
-    counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-    acks_.Complete(ticket, ReasonCode::kQuotaExceeded, r.status.message());
-    return Flush();
-  }
-  // Refused or failed: nothing of it was stored. No negative ack (a client may take it as
-  // final): stop reading and try the same append again shortly.
-  counters_.store_retries.fetch_add(1, std::memory_order_relaxed);
-  it->second.failed = true;
+  // Refused for now: stop reading and try the same append again shortly.
   if (closed_) return;  // nobody would get the answer; the client sends it again
   if (!backing_off_) {
     spdlog::debug("mqtt: store refused a publish of '{}' ({}): backing off", client_id_,
@@ -413,33 +357,25 @@ void MqttSession<Stream>::RetryFailed() {
     return;
   }
   backing_off_ = false;
-  for (auto& [ticket, p] : pending_) {
-    if (p.failed) Submit(ticket);
-  }
+  for (uint64_t ticket : inflight_.Failed()) Submit(ticket);
   ArmKeepAlive();
   Process();
 }
 
 template <class Stream>
 void MqttSession<Stream>::OnPubRel(uint16_t packet_id) {
-  const uint64_t ticket = acks_.Push(PacketType::kPubComp, packet_id);
-  if (!qos2_.erase(packet_id)) {
-    // Nothing received under this id (already released): 5.0 says so, 3.1.1 just completes.
-    acks_.Complete(ticket, enc_.version == ProtocolVersion::kV5
-                               ? ReasonCode::kPacketIdentifierNotFound
-                               : ReasonCode::kSuccess);
-    return Flush();
-  }
+  const auto ticket = inflight_.OnPubRel(packet_id, enc_.version);
+  if (!ticket) return Flush();
   auto ex = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
   ctx_->store().ReleaseQos2(
-      client_id_, packet_id, [self = this->shared_from_this(), ex, ticket](const OpResult& r) {
-        asio::post(ex, [self, ticket, r] {
+      client_id_, packet_id, [self = this->shared_from_this(), ex, t = *ticket](const OpResult& r) {
+        asio::post(ex, [self, t, r] {
           if (!r.status.ok()) {
-            // The receipt stays: the client sends PUBREL again after reconnecting.
+            // The receipt stays: the client sends PUBREL again later.
             spdlog::warn("mqtt: cannot release a QoS 2 receipt: {}", r.status.message());
             return self->DoClose(false);
           }
-          self->acks_.Complete(ticket, ReasonCode::kSuccess);
+          self->inflight_.Released(t);
           self->Flush();
         });
       });
@@ -448,12 +384,9 @@ void MqttSession<Stream>::OnPubRel(uint16_t packet_id) {
 template <class Stream>
 void MqttSession<Stream>::Flush() {
   std::vector<PublishResponse> ready;
-  acks_.PopReady(&ready);
-  for (const PublishResponse& r : ready) {
-    counters_.acks.fetch_add(1, std::memory_order_relaxed);
-    Send(r);
-  }
-  if (shutting_down_ && acks_.empty() && !closed_ && !close_after_write_) {
+  inflight_.PopReady(&ready);
+  for (const PublishResponse& r : ready) Send(r);
+  if (shutting_down_ && inflight_.empty() && !closed_ && !close_after_write_) {
     if (enc_.version == ProtocolVersion::kV5 && connected_) {
       Disconnect d;
       d.reason = ReasonCode::kServerShuttingDown;
@@ -535,27 +468,7 @@ void MqttSession<Stream>::StoreWill() {
   if (!will_ || !connected_) return;
   Will will = std::move(*will_);
   will_.reset();
-  Pending p;
-  std::string body(will.payload.begin(), will.payload.end());
-  const size_t size = body.size();
-  body.reserve(size + simdjson::SIMDJSON_PADDING);
-  thread_local simdjson::dom::parser parser;
-  bool not_json = false;
-  Status s = ParseMqttPayload(simdjson::padded_string_view(body.data(), size, body.capacity()),
-                              ctx_->topics().Match(will.topic), ctx_->options().parse, UnixMillis(),
-                              parser, &p.batch, &not_json);
-  if (!s.ok()) {
-    body.resize(size);
-    p.extras.dead_letters.push_back(
-        DeadLetter{"mqtt-will", s.message(), client_id_ + " " + will.topic, std::move(body)});
-    counters_.dead_letters.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    counters_.wills.fetch_add(1, std::memory_order_relaxed);
-  }
-  // Nobody waits for this commit: a Will is the broker's message, not the client's.
-  ctx_->store().Append(std::move(p.batch), std::move(p.extras), [](const AppendResult& r) {
-    if (!r.status.ok()) spdlog::warn("mqtt: a Will message was not stored: {}", r.status.message());
-  });
+  mqtt::StoreWill(*ctx_, std::move(will), client_id_);
 }
 
 template <class Stream>

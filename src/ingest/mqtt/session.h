@@ -6,6 +6,12 @@
 //   before any later byte is decoded) -> the store opens the session (its QoS 2 receipts come
 //   back) -> CONNACK -> PUBLISH / PUBREL / PINGREQ ... -> DISCONNECT or the connection is lost.
 //
+// This file is the per-connection state machine: reading and decoding, CONNECT and the
+// token check (against the tokens in effect when the CONNECT arrives, MqttContext::live),
+// the store calls and their answers posted back to the strand, writing, keep-alive, Will,
+// take-over and closing. What each PUBLISH/PUBREL needs and what each store answer means is
+// InflightPublishes' (inflight.h), and turning payloads into events payload.h's.
+//
 // Acknowledgement contract: a PUBLISH's PUBACK (QoS 1) or PUBREC (QoS 2) is sent after the
 // commit that stored its events (or its dead letter) returned OK, PUBCOMP after the commit
 // that released the QoS 2 receipt; all of them in the order the packets arrived (AckQueue).
@@ -20,17 +26,15 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
-#include <unordered_set>
 #include <vector>
 
-#include "ingest/mqtt/ack_queue.h"
 #include "ingest/mqtt/context.h"
 #include "ingest/mqtt/encoder.h"
+#include "ingest/mqtt/inflight.h"
 #include "ingest/session.h"
 
 namespace cistern::mqtt {
@@ -56,12 +60,6 @@ class MqttSession : public MqttSessionBase,
 
  private:
   static constexpr bool kTls = !std::is_same_v<Stream, SessionSocket>;
-  // One append kept until its commit succeeded (retried as is after a refusal).
-  struct Pending {
-    EventBatch batch;
-    AppendExtras extras;
-    bool failed = false;
-  };
 
   void DoRead();
   void OnRead(boost::system::error_code ec, size_t n);
@@ -100,9 +98,7 @@ class MqttSession : public MqttSessionBase,
   bool assigned_id_ = false;  // the client sent an empty id: CONNACK tells it ours
   int64_t expiry_ms_ = 0;
   std::optional<Will> will_;
-  AckQueue acks_;
-  std::map<uint64_t, Pending> pending_;  // ticket -> append not yet committed
-  std::unordered_set<uint16_t> qos2_;    // received QoS 2 packet ids awaiting PUBREL
+  InflightPublishes inflight_;
   boost::asio::steady_timer retry_timer_;
 };
 
