@@ -103,11 +103,11 @@ bool OtlpPath(std::string_view path, OtlpSignal* signal) {
   return false;
 }
 
-OtlpRoutes::OtlpRoutes(std::shared_ptr<Store> store, OtlpRouteOptions options)
-    : store_(std::move(store)), options_(std::move(options)) {}
+OtlpRoutes::OtlpRoutes(std::shared_ptr<Store> store) : store_(std::move(store)) {}
 
-void OtlpRoutes::Handle(OtlpSignal signal, Request&& req, const Post& post, Done done,
-                        IngestOutcome* outcome) const {
+void OtlpRoutes::Handle(OtlpSignal signal, const OtlpRouteOptions& options, Request&& req,
+                        const Post& post, Done done, IngestOutcome* outcome) const {
+  const int retry_after = options.retry_after_seconds;
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
   const bool logs = signal == OtlpSignal::kLogs;
@@ -122,20 +122,19 @@ void OtlpRoutes::Handle(OtlpSignal signal, Request&& req, const Post& post, Done
     outcome->Refuse("parse", Status::Unsupported("unsupported Content-Type '" + std::string(type) +
                                                  "' (use application/x-protobuf or "
                                                  "application/json)"));
-    return done(ErrorReply(outcome->reason, OtlpEncoding::kJson, options_.retry_after_seconds,
-                           version, keep_alive));
+    return done(ErrorReply(outcome->reason, OtlpEncoding::kJson, retry_after, version, keep_alive));
   }
   outcome->format = encoding == OtlpEncoding::kProtobuf ? "protobuf" : "json";
   auto fail = [&](const char* layer, const Status& s) {
     outcome->Refuse(layer, s);
-    done(ErrorReply(s, encoding, options_.retry_after_seconds, version, keep_alive));
+    done(ErrorReply(s, encoding, retry_after, version, keep_alive));
   };
 
   std::string& body = req.body();
   std::string_view content_encoding(req[http::field::content_encoding]);
   if (beast::iequals(content_encoding, "gzip")) {
     std::string inflated;
-    if (Status s = Gunzip(body, options_.max_body_bytes, &inflated); !s.ok()) {
+    if (Status s = Gunzip(body, options.max_body_bytes, &inflated); !s.ok()) {
       return fail("parse", s);
     }
     body.swap(inflated);
@@ -153,8 +152,8 @@ void OtlpRoutes::Handle(OtlpSignal signal, Request&& req, const Post& post, Done
 
   const int64_t now = UnixMillis();
   Result<OtlpDecoded> decoded =
-      logs ? DecodeOtlpLogs(body, encoding, options_.limits, now, options_.decode)
-           : DecodeOtlpMetrics(body, encoding, options_.limits, now, options_.decode);
+      logs ? DecodeOtlpLogs(body, encoding, options.limits, now, options.decode)
+           : DecodeOtlpMetrics(body, encoding, options.limits, now, options.decode);
   if (!decoded.ok()) return fail("parse", decoded.status());
   outcome->events = static_cast<int64_t>(decoded->events.size());
 
@@ -184,21 +183,21 @@ void OtlpRoutes::Handle(OtlpSignal signal, Request&& req, const Post& post, Done
     return done(Reply(http::status::ok, encoding, encode(partial), version, keep_alive));
   }
 
-  store_->Append(std::move(decoded->events), std::move(extras),
-                 [this, post, done = std::move(done), encoding, version, keep_alive, outcome,
-                  ok_body = encode(partial)](const AppendResult& r) {
-                   // Runs on the writer thread: hand the result to the connection and return at
-                   // once.
-                   post([this, done, r, encoding, version, keep_alive, outcome, ok_body] {
-                     if (!r.status.ok()) {
-                       outcome->Refuse("store", r.status);
-                       return done(ErrorReply(r.status, encoding, options_.retry_after_seconds,
-                                              version, keep_alive));
-                     }
-                     if (r.count > 0) outcome->first_id = r.first_id;
-                     done(Reply(http::status::ok, encoding, ok_body, version, keep_alive));
-                   });
-                 });
+  store_->Append(
+      std::move(decoded->events), std::move(extras),
+      [post, done = std::move(done), encoding, version, keep_alive, outcome, retry_after,
+       ok_body = encode(partial)](const AppendResult& r) {
+        // Runs on the writer thread: hand the result to the connection and return at
+        // once.
+        post([done, r, encoding, version, keep_alive, outcome, retry_after, ok_body] {
+          if (!r.status.ok()) {
+            outcome->Refuse("store", r.status);
+            return done(ErrorReply(r.status, encoding, retry_after, version, keep_alive));
+          }
+          if (r.count > 0) outcome->first_id = r.first_id;
+          done(Reply(http::status::ok, encoding, ok_body, version, keep_alive));
+        });
+      });
 }
 
 }  // namespace cistern

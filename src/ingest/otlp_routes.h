@@ -47,15 +47,16 @@ class OtlpRoutes {
   using Post = std::function<void(std::function<void()>)>;
   using Done = std::function<void(Response&&)>;
 
-  OtlpRoutes(std::shared_ptr<Store> store, OtlpRouteOptions options);
+  explicit OtlpRoutes(std::shared_ptr<Store> store);
 
-  // `outcome` records what parse and store decided; it must stay valid until `done` ran.
-  void Handle(OtlpSignal signal, Request&& req, const Post& post, Done done,
-              IngestOutcome* outcome) const;
+  // `options` are the ones in effect for this request (the router's, which a reload
+  // replaces); they are read before Handle returns. `outcome` records what parse and store
+  // decided; it must stay valid until `done` ran.
+  void Handle(OtlpSignal signal, const OtlpRouteOptions& options, Request&& req, const Post& post,
+              Done done, IngestOutcome* outcome) const;
 
  private:
   const std::shared_ptr<Store> store_;
-  const OtlpRouteOptions options_;
 };
 
 // The path and its signal: "/v1/logs", "/v1/metrics"; false for anything else.

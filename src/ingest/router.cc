@@ -59,9 +59,11 @@ Router::Router(std::shared_ptr<Store> store, RouterOptions options, const Compon
     : store_(std::move(store)),
       options_(std::make_shared<const RouterOptions>(options)),
       uploader_(uploader),
-      otlp_(store_, OtlpOptions(options)) {}
+      otlp_(store_),
+      otlp_options_(std::make_shared<const OtlpRouteOptions>(OtlpOptions(options))) {}
 
 void Router::SetOptions(RouterOptions options) {
+  otlp_options_.store(std::make_shared<const OtlpRouteOptions>(OtlpOptions(options)));
   options_.store(std::make_shared<const RouterOptions>(std::move(options)));
 }
 
@@ -239,7 +241,7 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
         signal == OtlpSignal::kLogs ? IngestRoute::kOtlpLogs : IngestRoute::kOtlpMetrics;
     if (unauthorized(options->ingest_tokens, true)) return;
     return otlp_.Handle(
-        signal, std::move(req), post,
+        signal, *otlp_options_.load(), std::move(req), post,
         [this, answer = std::move(answer)](Response&& r) {
           Count(r.result());
           answer(std::move(r));

@@ -133,6 +133,8 @@ class Router {
   ConfigReloads config_reloads_;
   const mqtt::MqttCounters* mqtt_ = nullptr;
   const OtlpRoutes otlp_;
+  // options_' OTLP part, replaced with it by SetOptions.
+  std::atomic<std::shared_ptr<const OtlpRouteOptions>> otlp_options_;
 };
 
 }  // namespace cistern

@@ -155,6 +155,37 @@ TEST_F(ReloadTest, ASettingThatNeedsARestartIsReportedAndKept) {
   EXPECT_EQ(JsonInt(stats, "/store/max_backlog"), 6) << "the live setting still applies";
 }
 
+// OTLP/HTTP ingest reads the same limits as POST /events, so a reload reaches it too (it
+// kept the start-up limits: docs/defects.md).
+TEST_F(ReloadTest, OtlpIngestTakesTheReloadedLimits) {
+  auto logs = [](int n) {
+    std::string records;
+    for (int i = 0; i < n; ++i) {
+      if (i) records += ',';
+      records += R"({"timeUnixNano":"1748722000000000000","body":{"stringValue":"r)" +
+                 std::to_string(i) + R"("}})";
+    }
+    return R"({"resourceLogs":[{"resource":{"attributes":[{"key":"device.id","value":)"
+           R"({"stringValue":"d"}}]},"scopeLogs":[{"logRecords":[)" +
+           records + "]}]}]}";
+  };
+  auto post = [&](int n) {
+    return client_->Post("/v1/logs", logs(n), {{"Content-Type", "application/json"}});
+  };
+  std::string cfg = Write("cistern.toml", "max-batch-events = 10\n");
+  Start({"--config", cfg});
+  auto r = post(3);
+  EXPECT_EQ(r.status, 200) << r.body;
+
+  Write("cistern.toml", "max-batch-events = 2\n");
+  Reload();
+  r = post(3);
+  EXPECT_EQ(r.status, 413) << "max-batch-events 2 is in effect for OTLP too: " << r.body;
+  EXPECT_NE(r.body.find("2"), std::string::npos) << r.body;
+  r = post(2);
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
 TEST_F(ReloadTest, ABrokenFileKeepsTheRunningConfigAndIsCounted) {
   std::string cfg = Write("cistern.toml", "max-backlog = 2\n");
   Start({"--config", cfg});
