@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "app/config_sources.h"
+#include "app/sink_factory.h"
 #include "common/duration.h"
 #include "common/secrets.h"
 #include "store/schema.h"
@@ -417,6 +418,13 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   m.connect_timeout = c.server.session.header_timeout;
   m.write_timeout = c.server.session.write_timeout;
   m.max_connections = c.server.max_connections;
+  // The sink's own checks (URL scheme, subject template, headers...) before anything touches
+  // the disk, with --print-config too: building one opens no connection (sink_factory.h).
+  if (c.sink.name != "none") {
+    if (auto sink = MakeSink(c.sink, "config-check"); !sink.ok()) {
+      return usage_error(from("--sink") + ": " + sink.status().message());
+    }
+  }
   if (print_config) {
     std::cout << RenderConfig(app, not_settable, {"webhook-authorization", "otlp-header"}, origins,
                               InEffect(c));

@@ -51,6 +51,20 @@ class ConfigTest : public ::testing::Test {
   std::vector<std::string> env_;
 };
 
+// Issue 16: `--nats-url http://...` was accepted and retried forever as an outage; a sink's
+// own checks now run with the rest of the configuration, before the database is created
+// (and with --print-config).
+TEST_F(ConfigTest, ASinkThatCannotBeBuiltIsAConfigErrorBeforeTheDisk) {
+  const std::string db = dir_.File("never.db");
+  std::string line = BadConfigLine({"--db", db, "--addr", "127.0.0.1:0", "--sink", "nats",
+                                    "--nats-url", "http://127.0.0.1:4222"});
+  EXPECT_NE(line.find("'http://127.0.0.1:4222' is not a NATS URL"), std::string::npos) << line;
+  EXPECT_FALSE(std::filesystem::exists(db)) << "the database was created before the check";
+  line = BadConfigLine(
+      {"--db", db, "--sink", "nats", "--nats-url", "http://127.0.0.1:4222", "--print-config"});
+  EXPECT_NE(line.find("is not a NATS URL"), std::string::npos) << line;
+}
+
 // Issue 16: --print-config said `indexed = false` of a file that has the index (created by an
 // earlier --indexed run; nothing drops it).
 TEST_F(ConfigTest, PrintConfigSaysTheIndexTheDatabaseFileHas) {

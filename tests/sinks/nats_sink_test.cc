@@ -94,6 +94,14 @@ TEST(NatsSinkOptionsTest, ValidatesAndDerivesTheStreamSubject) {
   NatsOptions bad;
   bad.url = " , ";
   EXPECT_TRUE(invalid(bad));
+  bad.url = "nats://127.0.0.1:4222,http://127.0.0.1:4222";  // a pasted HTTP URL: not an outage
+  EXPECT_TRUE(invalid(bad));
+  auto r = MakeNatsSink(bad);
+  EXPECT_NE(r.status().message().find("'http://127.0.0.1:4222' is not a NATS URL"),
+            std::string::npos)
+      << r.status().message();
+  bad.url = "tls://127.0.0.1:4222,127.0.0.1:4223";
+  EXPECT_FALSE(invalid(bad));
   bad = {};
   bad.subject = "<device_id>.events";  // nothing to derive a stream subject from
   EXPECT_TRUE(invalid(bad));

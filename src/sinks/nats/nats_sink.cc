@@ -408,6 +408,16 @@ Result<std::string> NatsStreamSubject(const NatsOptions& options) {
 Result<std::unique_ptr<Sink>> MakeNatsSink(const NatsOptions& options) {
   std::vector<std::string> urls = SplitUrls(options.url);
   if (urls.empty()) return Status::InvalidArgument("nats: no server URL given");
+  for (const auto& u : urls) {
+    // libnats speaks nats:// and tls:// (a bare host:port means nats://); anything else (an
+    // http:// URL pasted by mistake) would be retried forever as an outage.
+    size_t scheme = u.find("://");
+    if (scheme != std::string::npos && u.compare(0, scheme, "nats") != 0 &&
+        u.compare(0, scheme, "tls") != 0) {
+      return Status::InvalidArgument("nats: '" + Redact(u) +
+                                     "' is not a NATS URL (use nats://host:4222 or tls://...)");
+    }
+  }
   if (Status st = CheckSubjectTemplate(options.subject); !st.ok()) return st;
   if (Status st = CheckStreamName(options.stream); !st.ok()) return st;
   if (options.timeout.count() <= 0) return Status::InvalidArgument("nats: timeout must be > 0");
