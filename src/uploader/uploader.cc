@@ -238,6 +238,7 @@ Uploader::CycleOutcome Uploader::Cycle() {
     return CycleOutcome::kSinkFailed;
   }
   duplicates_ += r.duplicates;
+  rejected_upstream_ += r.rejected;
   unmarked_ = true;
   if (!Mark()) return CycleOutcome::kStoreFailed;
   return batch_.size() == batch_limit_ ? CycleOutcome::kShippedFull : CycleOutcome::kShipped;
@@ -286,6 +287,8 @@ void Uploader::WriteStats(JsonWriter& w) const {
   w.Int(events_shipped_.load());
   w.Key("duplicates_reported");
   w.Int(duplicates_.load());
+  w.Key("rejected_upstream");  // OTLP partial_success rejections (docs/otlp.md)
+  w.Int(rejected_upstream_.load());
   w.Key("upload_rate_eps");
   w.Double(rate_eps_.load());
   w.Key("backoff_ms");
@@ -310,6 +313,9 @@ void Uploader::WriteMetrics(PrometheusWriter& w) const {
   w.Counter("cistern_upload_duplicates_total",
             "Events the sink reported as duplicates (JetStream de-duplication)",
             duplicates_.load());
+  w.Counter("cistern_upload_rejected_upstream_total",
+            "Events the upstream accepted the request for but rejected (OTLP partial_success)",
+            rejected_upstream_.load());
   w.Gauge("cistern_upload_last_success_timestamp_seconds",
           "Unix time of the last successful upload cycle (0 = none yet)",
           static_cast<double>(last_success_ms_.load()) / 1000.0);

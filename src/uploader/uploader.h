@@ -118,7 +118,7 @@ class Uploader : public ComponentStatus {
 
   // Figures for /stats and /healthz.
   std::atomic<int64_t> runs_{0}, failures_{0}, consecutive_failures_{0};
-  std::atomic<int64_t> events_shipped_{0}, duplicates_{0};
+  std::atomic<int64_t> events_shipped_{0}, duplicates_{0}, rejected_upstream_{0};
   std::atomic<int64_t> last_success_ms_{0}, last_failure_ms_{0}, backoff_ms_{0};
   std::atomic<bool> store_failed_{false};
   std::atomic<double> rate_eps_{0};

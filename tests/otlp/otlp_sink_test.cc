@@ -82,7 +82,9 @@ TEST_F(OtlpSinkTest, ClassifiesAnswers) {
   receiver_.SetStatus(200);
   receiver_.SetResponseBody(
       R"({"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"too big"}})");
-  EXPECT_TRUE(sink->Send(testing::MakeUploadBatch(1, 2)).ok());
+  SendResult partial = sink->Send(testing::MakeUploadBatch(1, 2));
+  EXPECT_TRUE(partial.ok());
+  EXPECT_EQ(partial.rejected, 1) << "counted for /stats and /metrics";
   // Nobody listening: retry.
   receiver_.GoDown();
   EXPECT_EQ(sink->Send(testing::MakeUploadBatch(1, 2)).outcome, Outcome::kRetry);

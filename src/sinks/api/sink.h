@@ -31,6 +31,9 @@ struct SendResult {
   // kRetry: the upstream asked to wait this long (Retry-After); the uploader waits at least
   // this (capped by its max backoff) before the next try. 0 = its own backoff alone.
   std::chrono::milliseconds retry_after{0};
+  // kOk: events the upstream took the request for but reported rejecting (OTLP
+  // partial_success): delivered as far as at-least-once goes, counted and logged by the sink.
+  int64_t rejected = 0;
 
   bool ok() const { return outcome == Outcome::kOk; }
   static SendResult Ok(int64_t duplicates = 0) { return {Outcome::kOk, "", duplicates, {}}; }

@@ -50,7 +50,9 @@ SendResult OtlpSink::Export(HttpPoster& poster, const std::string& body, bool lo
   if (r.ok()) {
     auto partial = logs ? DecodeOtlpLogsResponse(r.body, options_.encoding)
                         : DecodeOtlpMetricsResponse(r.body, options_.encoding);
+    int64_t rejected = 0;
     if (partial.ok() && partial->rejected > 0) {
+      rejected = partial->rejected;
       rejected_total_ += partial->rejected;
       spdlog::warn("otlp {}: upstream rejected {} {} ({} in total): {}", poster.display_url(),
                    partial->rejected, logs ? "log records" : "data points", rejected_total_,
@@ -59,7 +61,9 @@ SendResult OtlpSink::Export(HttpPoster& poster, const std::string& body, bool lo
       spdlog::debug("otlp {}: unreadable response: {}", poster.display_url(),
                     partial.status().message());
     }
-    return SendResult::Ok();
+    SendResult ok = SendResult::Ok();
+    ok.rejected = rejected;
+    return ok;
   }
   const long code = r.code;
   if (code >= 400 && code < 500 && code != 408 && code != 429) {
