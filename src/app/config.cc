@@ -422,7 +422,7 @@ ParsedArgs ParseArgs(int argc, char** argv, bool quiet) {
   // the disk, with --print-config too: building one opens no connection (sink_factory.h).
   if (c.sink.name != "none") {
     if (auto sink = MakeSink(c.sink, "config-check"); !sink.ok()) {
-      return usage_error(from("--sink") + ": " + sink.status().message());
+      return usage_error("--sink " + c.sink.name + ": " + sink.status().message());
     }
   }
   if (print_config) {

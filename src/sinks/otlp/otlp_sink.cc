@@ -84,15 +84,18 @@ SendResult OtlpSink::Send(const UploadBatch& batch) {
   }
   auto encoded = EncodeOtlpExport(events_, batch.node_id, options_.encoding);
   if (!encoded.ok()) return SendResult::Permanent("otlp: " + encoded.status().message());
+  SendResult done = SendResult::Ok();
   if (encoded->log_records > 0) {
     SendResult r = Export(*logs_, encoded->logs_body, true);
     if (!r.ok()) return r;
+    done.rejected += r.rejected;
   }
   if (encoded->data_points > 0) {
     SendResult r = Export(*metrics_, encoded->metrics_body, false);
     if (!r.ok()) return r;
+    done.rejected += r.rejected;
   }
-  return SendResult::Ok();
+  return done;
 }
 
 }  // namespace
