@@ -38,8 +38,7 @@ TEST(Deploy, SystemdUnitVerifiesCleanlyAndKeepsTheContract) {
     const std::string key = "Documentation=file:///usr/share/doc/cistern/";
     if (line.rfind("Documentation=", 0) != 0) continue;
     ASSERT_EQ(line.rfind(key, 0), 0u) << line;
-    EXPECT_TRUE(std::filesystem::is_regular_file(kSource + "/" + line.substr(key.size())))
-        << line;
+    EXPECT_TRUE(std::filesystem::is_regular_file(kSource + "/" + line.substr(key.size()))) << line;
     ++documented;
   }
   EXPECT_GE(documented, 1);
