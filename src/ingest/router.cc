@@ -57,14 +57,14 @@ OtlpRouteOptions OtlpOptions(const RouterOptions& o) {
 
 Router::Router(std::shared_ptr<Store> store, RouterOptions options, const ComponentStatus* uploader)
     : store_(std::move(store)),
-      options_(std::make_shared<const RouterOptions>(options)),
+      live_(std::make_shared<const LiveOptions>(LiveOptions{options, OtlpOptions(options)})),
       uploader_(uploader),
-      otlp_(store_),
-      otlp_options_(std::make_shared<const OtlpRouteOptions>(OtlpOptions(options))) {}
+      otlp_(store_) {}
 
 void Router::SetOptions(RouterOptions options) {
-  otlp_options_.store(std::make_shared<const OtlpRouteOptions>(OtlpOptions(options)));
-  options_.store(std::make_shared<const RouterOptions>(std::move(options)));
+  OtlpRouteOptions otlp = OtlpOptions(options);
+  live_.store(
+      std::make_shared<const LiveOptions>(LiveOptions{std::move(options), std::move(otlp)}));
 }
 
 void Router::Count(http::status status) { counters_.Count(static_cast<unsigned>(status)); }
@@ -137,7 +137,8 @@ const std::vector<std::string>* Router::TokensFor(const RouterOptions& options,
 }
 
 std::optional<Response> Router::Screen(const Request& req, bool chunked) {
-  const std::shared_ptr<const RouterOptions> options = options_.load();
+  const std::shared_ptr<const LiveOptions> live = live_.load();
+  const RouterOptions* options = &live->router;
   auto refuse = [&](http::status status, std::string_view message) {
     counters_.requests.fetch_add(1, std::memory_order_relaxed);
     LogRefusal(RequestLine(req), static_cast<unsigned>(status),
@@ -200,7 +201,8 @@ struct Router::Trace {
 
 void Router::Handle(Request&& req, const Post& post, Done done) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
-  const std::shared_ptr<const RouterOptions> options = options_.load();
+  const std::shared_ptr<const LiveOptions> live = live_.load();
+  const RouterOptions* options = &live->router;
   auto trace = std::make_shared<Trace>();
   std::string_view path = Path(req);
   trace->method = std::string(req.method_string());
@@ -241,7 +243,7 @@ void Router::Handle(Request&& req, const Post& post, Done done) {
         signal == OtlpSignal::kLogs ? IngestRoute::kOtlpLogs : IngestRoute::kOtlpMetrics;
     if (unauthorized(options->ingest_tokens, true)) return;
     return otlp_.Handle(
-        signal, *otlp_options_.load(), std::move(req), post,
+        signal, live->otlp, std::move(req), post,
         [this, answer = std::move(answer)](Response&& r) {
           Count(r.result());
           answer(std::move(r));

@@ -91,7 +91,10 @@ class Router {
 
   // Replaces the options for requests that arrive from now on.
   void SetOptions(RouterOptions options);
-  std::shared_ptr<const RouterOptions> options() const { return options_.load(); }
+  std::shared_ptr<const RouterOptions> options() const {
+    auto live = live_.load();
+    return {live, &live->router};  // shares the snapshot's ownership
+  }
   // The MQTT listener's counters, shown in /stats and /metrics (docs/mqtt.md). Call before
   // the io threads run; `mqtt` must outlive the router.
   void set_mqtt(const mqtt::MqttCounters* mqtt) { mqtt_ = mqtt; }
@@ -119,7 +122,13 @@ class Router {
   void Count(http::status status);
 
   const std::shared_ptr<Store> store_;
-  std::atomic<std::shared_ptr<const RouterOptions>> options_;
+  // The options in effect, and the OTLP routes' part of them made once from them: one snapshot,
+  // so a request never sees the two from different reloads. Replaced whole by SetOptions.
+  struct LiveOptions {
+    RouterOptions router;
+    OtlpRouteOptions otlp;
+  };
+  std::atomic<std::shared_ptr<const LiveOptions>> live_;
   const ComponentStatus* const uploader_;
   // 401 answer, or nullopt when `tokens` is empty or the request carries one of them.
   // Failures are logged, rate-limited (one line per 10 s with the count).
@@ -133,8 +142,6 @@ class Router {
   ConfigReloads config_reloads_;
   const mqtt::MqttCounters* mqtt_ = nullptr;
   const OtlpRoutes otlp_;
-  // options_' OTLP part, replaced with it by SetOptions.
-  std::atomic<std::shared_ptr<const OtlpRouteOptions>> otlp_options_;
 };
 
 }  // namespace cistern
