@@ -2,6 +2,14 @@
 BUILD ?= build
 JOBS  ?= 2
 CMAKE_FLAGS ?=
+# A new build dir uses Ninja when it is installed (scripts/install-deps does): it schedules the
+# compiles of all targets together, so both cores stay busy where Make waits for each library
+# in turn. A build dir that already exists keeps the generator it was made with
+# (`cmake --build` picks it up); `make clean` then `make` moves build/ to Ninja.
+GENERATOR ?= $(if $(shell command -v ninja 2>/dev/null),Ninja)
+# -G for a build dir that does not exist yet ($(1)); nothing for one that does, which cmake
+# would refuse to switch.
+generator_flag = $(if $(wildcard $(1)/CMakeCache.txt),,$(if $(GENERATOR),-G "$(GENERATOR)"))
 
 .PHONY: deps build run test test-asan test-tsan bench clean
 
@@ -9,7 +17,7 @@ deps:
 	@bash scripts/install-deps
 
 $(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) $(call generator_flag,$(BUILD)) $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
@@ -28,7 +36,7 @@ test: build
 # it exit non-zero and the test that stops it fails. Suppressions: scripts/sanitizers/.
 # Reports exit 23 (TSan 66), never a code cistern uses itself (0, 1, 2).
 # $(call sanitize,<dir>,<-fsanitize= list and extra flags>,<runtime options for ctest>,<ctest args>)
-sanitize = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+sanitize = cmake -S . -B $(1) $(call generator_flag,$(1)) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS="$(2) -fno-omit-frame-pointer" \
 	  -DCMAKE_EXE_LINKER_FLAGS="$(2)" -DCMAKE_SHARED_LINKER_FLAGS="$(2)" \
 	&& cmake --build $(1) -j$(JOBS) \
@@ -80,7 +88,7 @@ deps-deb:
 	@bash scripts/install-deps --deb
 
 $(ARM64)/CMakeCache.txt: | deps-arm64
-	cmake -S . -B $(ARM64) -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake $(CMAKE_FLAGS)
+	cmake -S . -B $(ARM64) $(call generator_flag,$(ARM64)) -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake $(CMAKE_FLAGS)
 
 arm64: deps-arm64 $(ARM64)/CMakeCache.txt
 	cmake --build $(ARM64) -j$(JOBS) --target cistern cistern-mcp cistern-loadgen
