@@ -107,7 +107,9 @@ void DirectWriter::Transact(WriteItem item) {
     TxnEffects fx = TxnEffects::Begin(*state_->buffer);
     const char* step = "store";
     rc = RunItems(db, *conn->lifecycle, state_, items, UnixMillis(), &fx);
+    Result<int64_t> used_bytes = Status::Internal("not read");
     if (rc == SQLITE_OK) {
+      used_bytes = conn->lifecycle->UsedBytes();  // RecordCommit says why
       step = "commit";
       timer.Stored();
       rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
@@ -117,7 +119,7 @@ void DirectWriter::Transact(WriteItem item) {
       failure = ClassifyFailure(rc, db, step, state_);
       break;
     }
-    RecordCommit(state_, *conn->lifecycle, fx, timer);
+    RecordCommit(state_, used_bytes, fx, timer);
     break;
   }
   CompleteItems(items, failure, state_);

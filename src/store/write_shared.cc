@@ -90,13 +90,13 @@ void CommitTimer::Record(StoreCounters* c) const {
   c->commit_sync_latency.Record(us(done - stored_));
 }
 
-void RecordCommit(WriteState* state, Lifecycle& lifecycle, const TxnEffects& fx,
+void RecordCommit(WriteState* state, const Result<int64_t>& used_bytes, const TxnEffects& fx,
                   const CommitTimer& timer) {
   StoreCounters* c = state->counters;
   fx.Apply(state->buffer, c);
-  if (auto used = lifecycle.UsedBytes(); used.ok()) {
-    state->buffer->used_bytes = *used;
-    c->used_bytes.store(*used, std::memory_order_relaxed);
+  if (used_bytes.ok()) {
+    state->buffer->used_bytes = *used_bytes;
+    c->used_bytes.store(*used_bytes, std::memory_order_relaxed);
   }
   timer.Record(c);
   c->commits.fetch_add(1, std::memory_order_relaxed);

@@ -101,7 +101,9 @@ Status Writer::CommitGroup(std::vector<WriteItem>& group) {
     step = "store";
     rc = RunItems(db, *lifecycle_, state_, group, UnixMillis(), &fx);
   }
+  Result<int64_t> used_bytes = Status::Internal("not read");
   if (rc == SQLITE_OK) {
+    used_bytes = lifecycle_->UsedBytes();  // RecordCommit says why here
     step = "commit";
     timer.Stored();
     rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
@@ -110,7 +112,7 @@ Status Writer::CommitGroup(std::vector<WriteItem>& group) {
     if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return ClassifyFailure(rc, db, step, state_);
   }
-  RecordCommit(state_, *lifecycle_, fx, timer);
+  RecordCommit(state_, used_bytes, fx, timer);
   if (fx.evicted > 0 && t0 - last_drop_log_ >= std::chrono::seconds(10)) {
     last_drop_log_ = t0;
     spdlog::warn(
