@@ -9,8 +9,12 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "common/utf8.h"
 
 namespace cistern {
 namespace {
@@ -110,6 +114,105 @@ TEST(AppendJsonStringTest, InvalidUtf8IsReplacedNotCopied) {
 TEST(AppendJsonStringTest, DelAndSlashNeedNoEscape) {
   // 0x7f and '/' are legal unescaped in JSON; whatever the writer does must read back intact.
   EXPECT_EQ(RoundTrip("a\x7f/b"), "a\x7f/b");
+}
+
+// The byte-at-a-time writer AppendJsonString replaced (it now copies runs of plain bytes in one
+// go): the exact bytes it wrote are the contract, stored payloads depend on them.
+std::string ReferenceJsonString(std::string_view s) {
+  std::string valid = ValidUtf8(s);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char ch : valid) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+TEST(AppendJsonStringTest, RunsBetweenEscapesAreExact) {
+  std::string out = "x";
+  AppendJsonString(&out,
+                   "ab\"cd\\\n\x01\x1f"
+                   "\xc3\xa9z\t\r\x7f/");
+  EXPECT_EQ(out, "x\"ab\\\"cd\\\\\\n\\u0001\\u001f\xc3\xa9z\\t\\r\x7f/\"");
+  out.clear();
+  AppendJsonString(&out, "\"");  // an escape only, at both ends
+  EXPECT_EQ(out, "\"\\\"\"");
+  out.clear();
+  AppendJsonString(&out, "");
+  EXPECT_EQ(out, "\"\"");
+}
+
+TEST(AppendJsonStringTest, InvalidUtf8AmongEscapesIsReplacedAndEscaped) {
+  std::string out;
+  AppendJsonString(&out,
+                   "\n\xff\"\xe2\x82"
+                   "a\xf0\x9f\x98\x80\x01\xed\xa0\x80");
+  EXPECT_EQ(out,
+            "\"\\n\xef\xbf\xbd\\\"\xef\xbf\xbd"
+            "a\xf0\x9f\x98\x80\\u0001\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+}
+
+TEST(AppendJsonStringTest, MatchesTheByteAtATimeWriterOnRandomText) {
+  // Random strings over an alphabet of escapes, ASCII, valid multi-byte characters and invalid
+  // bytes, of lengths around the block sizes a vectorised scan might use.
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           " ",
+                                           "/",
+                                           "\x7f",
+                                           "\"",
+                                           "\\",
+                                           "\n",
+                                           "\r",
+                                           "\t",
+                                           "\b",
+                                           "\x01",
+                                           "\x1f",
+                                           std::string(1, '\0'),
+                                           "\xc3\xa9",
+                                           "\xe2\x82\xac",
+                                           "\xf0\x9f\x98\x80",
+                                           "\xff",
+                                           "\x80",
+                                           "\xc0",
+                                           "\xe2\x82",
+                                           "\xed\xa0\x80",
+                                           "\xf4\x90\x80\x80",
+                                           "0123456789abcdef0123456789abcdef"};
+  std::mt19937 rng(12);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    const size_t n = rng() % 40;
+    for (size_t j = 0; j < n; ++j) s += pieces[rng() % pieces.size()];
+    std::string out = "prefix";
+    AppendJsonString(&out, s);
+    ASSERT_EQ(out, "prefix" + ReferenceJsonString(s)) << testing::PrintToString(s);
+  }
+  for (int c = 0; c < 256; ++c) {  // every byte alone and inside plain text
+    for (const std::string& s : {std::string(1, static_cast<char>(c)),
+                                 "abc" + std::string(1, static_cast<char>(c)) + "def"}) {
+      std::string out;
+      AppendJsonString(&out, s);
+      ASSERT_EQ(out, ReferenceJsonString(s)) << c;
+    }
+  }
 }
 
 TEST(JsonWriterTest, EmptyContainers) {
