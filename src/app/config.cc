@@ -17,6 +17,7 @@
 #include "app/sink_factory.h"
 #include "common/duration.h"
 #include "common/secrets.h"
+#include "ingest/mqtt/packet.h"
 #include "store/schema.h"
 #include "store/sqlite.h"
 

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "common/status.h"
-#include "ingest/mqtt/context.h"
-#include "ingest/router.h"
-#include "ingest/server.h"
+#include "ingest/mqtt/listener_options.h"
+#include "ingest/router_options.h"
+#include "ingest/server_options.h"
 #include "store/store.h"
 #include "uploader/uploader.h"
 

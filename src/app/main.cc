@@ -17,6 +17,8 @@
 #include "app/sink_factory.h"
 #include "app/systemd_notify.h"
 #include "ingest/mqtt/listener.h"
+#include "ingest/router.h"
+#include "ingest/server.h"
 #include "store/registry.h"
 
 namespace {

@@ -21,16 +21,11 @@
 
 #include "common/status.h"
 #include "event/event.h"
+#include "event/parse_limits.h"
 
 namespace cistern {
 
 enum class BodyFormat { kJson, kNdjson };
-
-struct ParseLimits {
-  size_t max_events = 10'000;
-  size_t max_payload_bytes = 64 * 1024;
-  size_t max_field_bytes = 256;
-};
 
 // REQUIRES: body is padded (simdjson::SIMDJSON_PADDING readable bytes past its end).
 // `parser` is scratch space, reused across calls by the same thread.

@@ -2,6 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "ingest/http_types.h"
+
 namespace cistern {
 
 http::status HttpStatusOf(const Status& s, StoreErrors store_errors) {

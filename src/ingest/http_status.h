@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "ingest/http_types.h"
+#include "ingest/http_fwd.h"
 
 namespace cistern {
 

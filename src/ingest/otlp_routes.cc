@@ -8,6 +8,7 @@
 #include "event/gzip.h"
 #include "event/otlp/response.h"
 #include "ingest/http_status.h"
+#include "ingest/http_types.h"
 
 namespace cistern {
 namespace {

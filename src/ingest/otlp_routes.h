@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "event/otlp/decode.h"
-#include "ingest/http_types.h"
+#include "ingest/http_fwd.h"
 #include "ingest/ingest_outcome.h"
 #include "store/store.h"
 

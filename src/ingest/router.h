@@ -32,33 +32,17 @@
 #include "common/component_status.h"
 #include "common/config_reloads.h"
 #include "common/log_limiter.h"
-#include "event/parse.h"
 #include "ingest/http_counters.h"
-#include "ingest/http_types.h"
+#include "ingest/http_fwd.h"
 #include "ingest/ingest_outcome.h"
 #include "ingest/otlp_routes.h"
+#include "ingest/router_options.h"
 #include "store/store.h"
 
 namespace cistern {
 namespace mqtt {
 struct MqttCounters;
 }
-
-struct RouterOptions {
-  size_t max_body_bytes = 1 << 20;  // also bounds a gzip body once decompressed
-  ParseLimits parse;
-  int retry_after_seconds = 1;
-  // OTLP ingest: resource attributes tried for device_id (--otlp-device-attrs).
-  OtlpDecodeOptions otlp_decode;
-  // Bearer tokens accepted for POST /events and the OTLP routes (empty = open). /healthz,
-  // /readyz and /livez are always open.
-  std::vector<std::string> ingest_tokens;
-  // Bearer tokens required for /stats and /metrics (empty = open).
-  std::vector<std::string> admin_tokens;
-  // Host names (lower case, no port) a request's Host may name; empty = any. Guards the
-  // open endpoints against DNS rebinding when no token is set (docs/security.md).
-  std::vector<std::string> allowed_hosts;
-};
 
 // Logging (docs/api.md, "Logging"): at debug, one line per request saying what each layer
 // decided (screen -> route -> parse -> store), formatted only when debug is on; every

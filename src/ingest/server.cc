@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "common/thread_name.h"
+#include "ingest/router.h"
+#include "ingest/session.h"
 
 namespace cistern {
 

@@ -8,29 +8,18 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 
 #include "common/status.h"
-#include "ingest/router.h"
-#include "ingest/session.h"
+#include "ingest/server_options.h"
+#include "ingest/session_socket.h"
 #include "ingest/session_tracker.h"
 
 namespace cistern {
 
-struct ServerOptions {
-  std::string host = "127.0.0.1";
-  uint16_t port = 8080;
-  int io_threads = 2;
-  size_t max_connections = 1024;
-  SessionLimits session;
-  std::chrono::milliseconds shutdown_grace{10'000};  // in-flight requests get this long
-  // HTTPS on the same listener when both are set (PEM files: certificate chain, private key).
-  std::string tls_cert;
-  std::string tls_key;
-};
+class Router;
 
 // A TLS server context from PEM files (certificate chain, private key), TLS 1.2 and later.
 // InvalidArgument naming the flag when a file is unusable. Shared with the MQTT listener.

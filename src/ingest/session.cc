@@ -5,6 +5,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
+#include "ingest/router.h"
 #include "ingest/session_tracker.h"
 
 namespace cistern {

@@ -17,11 +17,6 @@
 // Expire() and Evict() may be called from any thread; they post to the strand.
 #pragma once
 
-#include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -31,48 +26,14 @@
 #include <type_traits>
 
 #include "ingest/http_types.h"
-#include "ingest/router.h"
+#include "ingest/server_options.h"
+#include "ingest/session_base.h"
+#include "ingest/session_socket.h"
 
 namespace cistern {
 
-struct SessionLimits {
-  size_t max_body_bytes = 1 << 20;
-  size_t max_header_bytes = 16 * 1024;
-  std::chrono::milliseconds header_timeout{30'000};
-  std::chrono::milliseconds body_timeout{30'000};
-  std::chrono::milliseconds write_timeout{30'000};
-};
-
+class Router;
 class SessionTracker;
-
-// What the server and the tracker need of any session, plain or TLS.
-class SessionBase {
- public:
-  virtual ~SessionBase() = default;
-  // Graceful stop: an idle connection (waiting for a request) closes now; one with a request
-  // in progress finishes it, answers with Connection: close, then closes.
-  virtual void Shutdown() = 0;
-  // Closes the connection if its deadline has passed (checked again on the strand).
-  virtual void Expire() = 0;
-  // Closes the connection if it is still waiting for a request (checked on the strand): how
-  // the server makes room for a new client when --max-connections is reached.
-  virtual void Evict() = 0;
-  // Milliseconds on the steady clock after which the session is cut off; 0 = no deadline.
-  int64_t deadline_ms() const { return deadline_ms_.load(std::memory_order_relaxed); }
-  // Steady-clock ms since which the connection has been waiting for a request (keep-alive
-  // idle, or a client still sending its header); 0 while a request is being handled.
-  int64_t idle_since_ms() const { return idle_since_ms_.load(std::memory_order_relaxed); }
-
-  static int64_t NowMs();
-
- protected:
-  std::atomic<int64_t> deadline_ms_{0};
-  std::atomic<int64_t> idle_since_ms_{0};
-};
-
-using SessionStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
-using SessionSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, SessionStrand>;
-using TlsSessionStream = boost::asio::ssl::stream<SessionSocket>;
 
 // Stream is SessionSocket (plain HTTP) or TlsSessionStream (HTTPS: a TLS handshake, bounded
 // by the header timeout, comes first). Instantiated for those two only (session.cc).

@@ -1,6 +1,6 @@
 #include "ingest/session_tracker.h"
 
-#include "ingest/session.h"
+#include "ingest/session_base.h"
 
 namespace cistern {
 

@@ -6,6 +6,7 @@
 
 #include <future>
 
+#include "ingest/http_types.h"
 #include "support/http_client.h"
 #include "support/sqlite_peek.h"
 #include "support/temp_dir.h"

@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "ingest/mqtt/session.h"
+#include "ingest/server.h"
 #include "ingest/session_tracker.h"
 
 namespace cistern::mqtt {

@@ -10,12 +10,17 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <memory>
 
 #include "common/status.h"
 #include "ingest/mqtt/context.h"
-#include "ingest/server.h"
+
+namespace boost::asio::ssl {
+class context;
+}
+namespace cistern {
+class Server;
+}
 
 namespace cistern::mqtt {
 

@@ -35,7 +35,8 @@
 #include "ingest/mqtt/context.h"
 #include "ingest/mqtt/encoder.h"
 #include "ingest/mqtt/inflight.h"
-#include "ingest/session.h"
+#include "ingest/session_base.h"
+#include "ingest/session_socket.h"
 
 namespace cistern::mqtt {
 
