@@ -3,7 +3,6 @@
 #include <chrono>
 #include <random>
 
-#include "common/clock.h"
 #include "store/schema.h"
 
 namespace cistern {
@@ -105,21 +104,7 @@ void DirectWriter::Transact(WriteItem item) {
     std::lock_guard txn(state_->buffer->txn_mu);
     timer.Began();
     TxnEffects fx = TxnEffects::Begin(*state_->buffer);
-    const char* step = "store";
-    rc = RunItems(db, *conn->lifecycle, state_, items, UnixMillis(), &fx);
-    Result<int64_t> used_bytes = Status::Internal("not read");
-    if (rc == SQLITE_OK) {
-      used_bytes = conn->lifecycle->UsedBytes();  // RecordCommit says why
-      step = "commit";
-      timer.Stored();
-      rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-    }
-    if (rc != SQLITE_OK) {
-      if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      failure = ClassifyFailure(rc, db, step, state_);
-      break;
-    }
-    RecordCommit(state_, used_bytes, fx, timer);
+    failure = StoreAndCommit(db, *conn->lifecycle, state_, items, &fx, &timer);
     break;
   }
   CompleteItems(items, failure, state_);

@@ -87,14 +87,13 @@ class CommitTimer {
   Clock::time_point t0_, began_, stored_;
 };
 
-// After a successful COMMIT: applies the effects, takes used_bytes (kept as it was when that
-// reading failed), records the commit and its latency. REQUIRES: buffer->txn_mu held.
-// `used_bytes` is Lifecycle::UsedBytes() read inside the transaction, just before COMMIT
-// (COMMIT changes neither the page nor the freelist count: no auto_vacuum). Read after COMMIT,
-// each PRAGMA would be a read transaction of its own: lock round trips (fcntl on the file and
-// the -shm) on every commit, ~7% of the writer thread's time under single-event load.
-void RecordCommit(WriteState* state, const Result<int64_t>& used_bytes, const TxnEffects& fx,
-                  const CommitTimer& timer);
+// The rest of a write transaction, the same in every write mode, once the caller's
+// BEGIN IMMEDIATE on `db` succeeded: RunItems, then COMMIT. On success it applies `fx` to the
+// shared state, takes used_bytes and records the commit (count and phase latencies) and
+// returns ok; on failure it rolls back what is left and returns ClassifyFailure's status.
+// REQUIRES: buffer->txn_mu held since `fx` was begun (TxnEffects::Begin).
+Status StoreAndCommit(sqlite3* db, Lifecycle& lifecycle, WriteState* state,
+                      std::span<WriteItem> items, TxnEffects* fx, CommitTimer* timer);
 
 // Installs the WAL hook that records WAL size and runs a small PASSIVE checkpoint once the
 // WAL reaches state->checkpoint_frames (see docs/storage.md for why in-commit); past

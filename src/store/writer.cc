@@ -4,7 +4,6 @@
 
 #include <chrono>
 
-#include "common/clock.h"
 #include "common/thread_name.h"
 
 namespace cistern {
@@ -94,25 +93,10 @@ Status Writer::CommitGroup(std::vector<WriteItem>& group) {
   sqlite3* db = db_->handle();
   std::lock_guard txn(state_->buffer->txn_mu);
   TxnEffects fx = TxnEffects::Begin(*state_->buffer);
-  const char* step = "begin";
   int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   timer.Began();
-  if (rc == SQLITE_OK) {
-    step = "store";
-    rc = RunItems(db, *lifecycle_, state_, group, UnixMillis(), &fx);
-  }
-  Result<int64_t> used_bytes = Status::Internal("not read");
-  if (rc == SQLITE_OK) {
-    used_bytes = lifecycle_->UsedBytes();  // RecordCommit says why here
-    step = "commit";
-    timer.Stored();
-    rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  }
-  if (rc != SQLITE_OK) {
-    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return ClassifyFailure(rc, db, step, state_);
-  }
-  RecordCommit(state_, used_bytes, fx, timer);
+  if (rc != SQLITE_OK) return ClassifyFailure(rc, db, "begin", state_);
+  if (Status s = StoreAndCommit(db, *lifecycle_, state_, group, &fx, &timer); !s.ok()) return s;
   if (fx.evicted > 0 && t0 - last_drop_log_ >= std::chrono::seconds(10)) {
     last_drop_log_ = t0;
     spdlog::warn(

@@ -59,6 +59,9 @@ Result<std::shared_ptr<Store>> OpenFresh(const Scratch& scratch, const std::stri
   o.mode = mode;
   o.indexed = indexed;
   o.max_backlog = 0;
+  // The table counts commits per mode: nothing is ever uploaded here, so the retention
+  // pass would only add empty transactions to that count.
+  o.maintenance_interval = std::chrono::hours(1);
   return Store::Open(o);
 }
 
