@@ -36,7 +36,10 @@ test: build
 # it exit non-zero and the test that stops it fails. Suppressions: scripts/sanitizers/.
 # Reports exit 23 (TSan 66), never a code cistern uses itself (0, 1, 2).
 # $(call sanitize,<dir>,<-fsanitize= list and extra flags>,<runtime options for ctest>,<ctest args>)
+# -O1 -g1, as the sanitizer docs advise: an ASan+UBSan TU compiled 2.5x faster than at -O2 -g
+# (four of the heaviest: 112 s against 282 s), with file:line in every report still.
 sanitize = cmake -S . -B $(1) $(call generator_flag,$(1)) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
 	  -DCMAKE_CXX_FLAGS="$(2) -fno-omit-frame-pointer" \
 	  -DCMAKE_EXE_LINKER_FLAGS="$(2)" -DCMAKE_SHARED_LINKER_FLAGS="$(2)" \
 	&& cmake --build $(1) -j$(JOBS) \
