@@ -21,12 +21,8 @@ namespace {
 class StoreTest : public ::testing::Test {
  protected:
   std::shared_ptr<Store> Open(int64_t max_backlog = 0) {
-    StoreOptions o;
-    o.path = dir_.File("events.db");
+    StoreOptions o = CommitCountingOptions(dir_.File("events.db"));
     o.max_backlog = max_backlog;
-    // Tests here count commits: keep the retention pass (a transaction of its own, once a
-    // second by default) out of them.
-    o.maintenance_interval = std::chrono::hours(1);
     auto s = Store::Open(o);
     EXPECT_TRUE(s.ok()) << s.status().message();
     return s.ok() ? s.value() : nullptr;

@@ -20,13 +20,9 @@ namespace {
 class WriteModesTest : public ::testing::TestWithParam<WriteMode> {
  protected:
   std::shared_ptr<Store> Open() {
-    StoreOptions o;
-    o.path = dir_.File("events.db");
+    StoreOptions o = CommitCountingOptions(dir_.File("events.db"));
     o.mode = GetParam();
     o.max_backlog = 0;
-    // These tests count commits: the retention pass (its own transaction, once a second by
-    // default) would add one whenever a test outlives its interval, as under ASan.
-    o.maintenance_interval = std::chrono::hours(1);
     auto s = Store::Open(o);
     EXPECT_TRUE(s.ok()) << s.status().message();
     return s.ok() ? s.value() : nullptr;
